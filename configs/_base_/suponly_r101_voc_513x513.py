@@ -1,0 +1,12 @@
+# SupOnly on VOC: the U2PL config's segmentor, labeled pipeline, schedule and
+# evaluation, as a plain MMSeg EncoderDecoder on the labeled split.
+_base_ = './u2pl_r101_voc_513x513.py'
+model = {{_base_.model.segmentor}}
+custom_hooks = []
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=4,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset={{_base_.train_dataloader.dataset.labeled}})

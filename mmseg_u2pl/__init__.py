@@ -1,0 +1,14 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+"""mmseg_u2pl: semi-supervised semantic segmentation (U2PL) for MMSegmentation 1.x.
+
+Importing the package registers its components in MMSeg's registries
+(configs use ``custom_imports = dict(imports=['mmseg_u2pl'])``).
+"""
+from .utils import register_checkpoint_safe_globals
+from .version import __version__
+
+from . import datasets, engine, models  # noqa: E402,F401  (registration)
+
+register_checkpoint_safe_globals()
+
+__all__ = ['__version__', 'register_checkpoint_safe_globals']

@@ -1,0 +1,379 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+"""Representation head g and contrastive loss L_c of U2PL (Sec. 3.3).
+
+Equation numbers refer to Wang et al., "Semi-Supervised Semantic Segmentation
+Using Unreliable Pseudo-Labels", CVPR 2022; L_b to its supplementary Sec. D.
+
+The loss is split into pure functions so each equation can be checked alone:
+:func:`u2pl_anchor_mask` (Eq. 9-11), :func:`u2pl_negative_mask` (Eq. 13-16),
+:func:`class_positives` (Eq. 12), :func:`infonce_loss` (Eq. 4) and
+:func:`binary_contrastive_loss` (L_b). :class:`U2PLContrastiveHead` samples
+anchors and negatives (Algorithm 1) and ties them together.
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch import Tensor, nn
+
+from mmseg.registry import MODELS
+from mmseg.utils import ConfigType, OptMultiConfig
+
+__all__ = [
+    'U2PLContrastiveHead', 'u2pl_anchor_mask', 'u2pl_negative_mask',
+    'class_positives', 'infonce_loss', 'binary_contrastive_loss'
+]
+
+
+def u2pl_anchor_mask(labels: Tensor, probs: Tensor, num_classes: int,
+                     positive_threshold: float = 0.3,
+                     ignore_index: int = 255) -> Tensor:
+    """Candidate anchors per class (Eq. 9-11).
+
+    Pixel j is an anchor of class c if its label (ground truth for labeled
+    pixels, reliable pseudo-label for unlabeled ones; ``ignore_index``
+    elsewhere) is c and the teacher's p_j(c) > delta_p.
+
+    Args:
+        labels (Tensor): (P,) long.
+        probs (Tensor): (P, C) teacher probabilities.
+
+    Returns:
+        Tensor: (P, C) bool.
+    """
+    valid = (labels != ignore_index) & (labels >= 0) & (labels < num_classes)
+    onehot = F.one_hot(torch.where(valid, labels, 0), num_classes).bool()
+    return onehot & valid[:, None] & (probs > positive_threshold)
+
+
+def _topk_membership(probs: Tensor, k: int) -> Tensor:
+    """(P, C) bool: class c is among the k most probable classes of pixel j,
+    i.e. its rank O_j(c) < k (O_j = argsort of p_j, descending)."""
+    k = max(0, min(k, probs.shape[1]))
+    member = torch.zeros_like(probs, dtype=torch.bool)
+    if k > 0:
+        member.scatter_(1, probs.topk(k, dim=1).indices, True)
+    return member
+
+
+def u2pl_negative_mask(labels: Tensor,
+                       probs: Tensor,
+                       is_labeled: Tensor,
+                       unreliable: Tensor,
+                       low_rank: int = 3,
+                       high_rank: int = 20,
+                       use_rank_threshold: bool = True,
+                       ignore_index: int = 255) -> Tensor:
+    """Qualified negatives n_j(c) (Eq. 13-16).
+
+    - labeled pixel (Eq. 14): ``y_j != c`` and ``0 <= O_j(c) < r_l``; pixels
+      whose ground truth is ``ignore_index`` are never negatives (their class
+      is unknown).
+    - unlabeled pixel (Eq. 15): ``unreliable_j`` and ``r_l <= O_j(c) < r_h``.
+
+    With ``use_rank_threshold=False`` (the "w/o PRT" ablation, Tab. 6) the
+    rank conditions become ``y_j != c`` (labeled) and ``O_j(c) != 0``
+    (unlabeled: any class but the predicted one).
+
+    Args:
+        labels (Tensor): (P,) ground truth of labeled pixels (values of
+            unlabeled pixels are not used).
+        probs (Tensor): (P, C) teacher probabilities.
+        is_labeled (Tensor): (P,) bool.
+        unreliable (Tensor): (P,) bool, the pixels allowed as unlabeled
+            negatives (by default H > gamma_t).
+
+    Returns:
+        Tensor: (P, C) bool.
+    """
+    num_classes = probs.shape[1]
+    valid = (labels != ignore_index) & (labels >= 0) & (labels < num_classes)
+    not_gt = ~F.one_hot(torch.where(valid, labels, 0), num_classes).bool() & valid[:, None]
+    if use_rank_threshold:
+        top_low = _topk_membership(probs, low_rank)
+        neg_l = not_gt & top_low
+        neg_u = _topk_membership(probs, high_rank) & ~top_low
+    else:
+        neg_l = not_gt
+        neg_u = ~_topk_membership(probs, 1)
+    neg_u = neg_u & unreliable[:, None]
+    return torch.where(is_labeled[:, None], neg_l, neg_u)
+
+
+def class_positives(anchor_mask: Tensor, feats: Tensor) -> Tuple[Tensor, Tensor]:
+    """Per-class centre z_c^+ of all candidate anchors (Eq. 12).
+
+    Args:
+        anchor_mask (Tensor): (P, C) bool from :func:`u2pl_anchor_mask`.
+        feats (Tensor): (P, D) features (the teacher's, no grad).
+
+    Returns:
+        tuple: (C, D) centres (zeros for classes without anchors) and the
+        (C,) number of anchors per class.
+    """
+    m = anchor_mask.to(feats.dtype)
+    counts = m.sum(0)
+    return (m.t() @ feats) / counts.clamp(min=1)[:, None], counts
+
+
+def _similarities(anchors: Tensor, positives: Tensor, negatives: Tensor,
+                  temperature: float) -> Tuple[Tensor, Tensor]:
+    a = F.normalize(anchors, dim=-1)
+    pos = (a * F.normalize(positives, dim=-1)[:, None]).sum(-1) / temperature
+    neg = torch.einsum('cmd,cmnd->cmn', a, F.normalize(negatives, dim=-1)) / temperature
+    return pos, neg
+
+
+def _masked_class_mean(per_anchor: Tensor, valid: Tensor, anchors: Tensor) -> Tensor:
+    """Mean over anchors per class, then over classes with >= 1 valid anchor.
+
+    Returns an exact zero still attached to ``anchors`` when nothing is
+    valid, so every rank of a DDP job backpropagates through the same graph.
+    """
+    valid = valid.to(per_anchor.dtype)
+    n_per_class = valid.sum(1)
+    has = n_per_class > 0
+    per_class = (per_anchor * valid).sum(1) / n_per_class.clamp(min=1)
+    loss = (per_class * has).sum() / has.sum().clamp(min=1)
+    return loss + anchors.sum() * 0
+
+
+def infonce_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
+                 valid: Tensor, temperature: float = 0.5) -> Tensor:
+    """Pixel InfoNCE L_c (Eq. 4) with cosine similarity <.,.>.
+
+    -1/(C M) sum_c sum_i log[e^{<z_ci,z_c+>/tau} /
+    (e^{<z_ci,z_c+>/tau} + sum_j e^{<z_ci,z_cij->/tau})]
+
+    Args:
+        anchors (Tensor): (C, M, D) anchor features z_ci (student, grad).
+        positives (Tensor): (C, D) z_c^+.
+        negatives (Tensor): (C, M, N, D) z_cij^-.
+        valid (Tensor): (C, M) bool, which anchors count. The average runs
+            over the valid anchors of each class, then over classes.
+    """
+    pos, neg = _similarities(anchors, positives, negatives, temperature)
+    logits = torch.cat([pos[..., None], neg], dim=-1)
+    per_anchor = torch.logsumexp(logits, dim=-1) - pos
+    return _masked_class_mean(per_anchor, valid, anchors)
+
+
+def binary_contrastive_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
+                            valid: Tensor, temperature: float = 0.5) -> Tensor:
+    """Binary alternative L_b (supplementary Sec. D, Eq. 1).
+
+    -1/(C M N) sum_c sum_i sum_j log[e^{<z_ci,z_c+>/tau} /
+    (e^{<z_ci,z_c+>/tau} + e^{<z_ci,z_cij->/tau})]; arguments as
+    :func:`infonce_loss`.
+    """
+    pos, neg = _similarities(anchors, positives, negatives, temperature)
+    per_anchor = F.softplus(neg - pos[..., None]).mean(-1)
+    return _masked_class_mean(per_anchor, valid, anchors)
+
+
+def _sample_per_class(mask: Tensor, num: int, replacement: bool) -> Tuple[Tensor, Tensor]:
+    """Sample ``num`` indices of True rows of ``mask`` (P, C) for each class.
+
+    Without replacement a class with fewer than ``num`` candidates gets all
+    of them (the rest flagged invalid). Returns (C, num) indices and a
+    (C, num) validity mask.
+    """
+    cand = mask.t()  # (C, P)
+    count = cand.sum(1)
+    if replacement:
+        w = cand.to(torch.float32) + (count == 0)[:, None].to(torch.float32)
+        idx = torch.multinomial(w, num, replacement=True)
+        valid = (count > 0)[:, None].expand(-1, num)
+        return idx, valid
+    k = min(num, cand.shape[1])
+    scores = torch.rand(cand.shape, device=mask.device).masked_fill(~cand, -1.0)
+    top = scores.topk(k, dim=1)
+    idx, valid = top.indices, top.values >= 0
+    if k < num:
+        pad = num - k
+        idx = torch.cat([idx, idx.new_zeros(idx.shape[0], pad)], 1)
+        valid = torch.cat([valid, valid.new_zeros(valid.shape[0], pad)], 1)
+    return idx, valid
+
+
+@MODELS.register_module()
+class U2PLContrastiveHead(BaseModule):
+    """Representation head g and contrastive loss of U2PL.
+
+    g is two Conv-BN-ReLU blocks that keep the resolution; the first halves
+    the channels, the second outputs ``channels`` (256). It maps the feature
+    the segmentation classifier sees (the input of the decode head's
+    ``cls_seg``), so it works with any ``BaseDecodeHead``.
+
+    Args:
+        in_channels (int): Channels of the decoder feature. ``None``: taken
+            from the wrapped decode head's ``channels`` by the segmentor.
+        num_classes (int): C. ``None``: taken from the decode head.
+        channels (int): Representation dimension. Defaults to 256.
+        num_anchors (int): M, anchors sampled per class. Defaults to 50.
+        num_negatives (int): N, negatives per anchor. Defaults to 256.
+        temperature (float): tau. Defaults to 0.5.
+        positive_threshold (float): delta_p. Defaults to 0.3.
+        low_rank (int): r_l. Defaults to 3.
+        high_rank (int): r_h. Defaults to 20.
+        loss_type (str): 'infonce' (L_c, Eq. 4) or 'binary' (L_b).
+        loss_weight (float): lambda_c. Defaults to 0.1.
+        use_rank_threshold (bool): PRT of Tab. 6. Defaults to True.
+        negatives_from (str): Which unlabeled pixels may be negatives:
+            'unreliable' (H > gamma_t, the paper), 'reliable' or 'all'
+            (supplementary Tab. A2). Defaults to 'unreliable'.
+        sample_with_replacement (bool): Sample anchors with replacement, as
+            the authors' code does (256 anchors x 50 negatives there).
+            Defaults to False (M distinct anchors, all if fewer).
+        max_push_per_class (int, optional): Cap on new negatives pushed per
+            class and step on each rank (random subset). ``None`` pushes all
+            (the paper's FIFO; the queue then keeps the newest).
+        norm_cfg (dict): Norm layer of g. Defaults to SyncBN.
+        ignore_index (int): Ignored label value. Defaults to 255.
+    """
+
+    def __init__(self,
+                 in_channels: Optional[int] = None,
+                 num_classes: Optional[int] = None,
+                 channels: int = 256,
+                 num_anchors: int = 50,
+                 num_negatives: int = 256,
+                 temperature: float = 0.5,
+                 positive_threshold: float = 0.3,
+                 low_rank: int = 3,
+                 high_rank: int = 20,
+                 loss_type: str = 'infonce',
+                 loss_weight: float = 0.1,
+                 use_rank_threshold: bool = True,
+                 negatives_from: str = 'unreliable',
+                 sample_with_replacement: bool = False,
+                 max_push_per_class: Optional[int] = None,
+                 norm_cfg: ConfigType = dict(type='SyncBN', requires_grad=True),
+                 act_cfg: ConfigType = dict(type='ReLU'),
+                 ignore_index: int = 255,
+                 init_cfg: OptMultiConfig = None):
+        super().__init__(init_cfg=init_cfg)
+        if in_channels is None or num_classes is None:
+            raise ValueError('U2PLContrastiveHead needs in_channels and num_classes '
+                             '(U2PLSemiSegmentor fills them from the decode head)')
+        if loss_type not in ('infonce', 'binary'):
+            raise ValueError(f"loss_type must be 'infonce' or 'binary', got {loss_type!r}")
+        if negatives_from not in ('unreliable', 'reliable', 'all'):
+            raise ValueError("negatives_from must be 'unreliable', 'reliable' or 'all', "
+                             f'got {negatives_from!r}')
+        if not 0 <= low_rank < high_rank:
+            raise ValueError(f'need 0 <= low_rank < high_rank, got {low_rank}, {high_rank}')
+        if use_rank_threshold and low_rank >= num_classes:
+            raise ValueError(
+                f'low_rank r_l={low_rank} >= num_classes={num_classes}: no unlabeled pixel '
+                'could ever be a negative; lower r_l (and r_h)')
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        self.channels = channels
+        self.num_anchors = num_anchors
+        self.num_negatives = num_negatives
+        self.temperature = temperature
+        self.positive_threshold = positive_threshold
+        self.low_rank = low_rank
+        self.high_rank = high_rank
+        self.loss_type = loss_type
+        self.loss_weight = loss_weight
+        self.use_rank_threshold = use_rank_threshold
+        self.negatives_from = negatives_from
+        self.sample_with_replacement = sample_with_replacement
+        self.max_push_per_class = max_push_per_class
+        self.ignore_index = ignore_index
+        self.projection = nn.Sequential(
+            ConvModule(in_channels, in_channels // 2, 3, padding=1,
+                       norm_cfg=norm_cfg, act_cfg=act_cfg),
+            ConvModule(in_channels // 2, channels, 3, padding=1,
+                       norm_cfg=norm_cfg, act_cfg=act_cfg))
+
+    def forward(self, feat: Tensor) -> Tensor:
+        """Map the decoder feature (B, in_channels, h, w) to z (B, 256, h, w)."""
+        return self.projection(feat)
+
+    def loss(self,
+             rep_student: Tensor,
+             rep_teacher: Tensor,
+             labels: Tensor,
+             probs: Tensor,
+             is_labeled: Tensor,
+             unreliable: Tensor,
+             memory_bank=None) -> Tuple[Tensor, dict]:
+        """L_c of Algorithm 1 for one batch, at the feature resolution.
+
+        Args:
+            rep_student (Tensor): (B, D, h, w) z of the student (anchors).
+            rep_teacher (Tensor): (B, D, h, w) z of the teacher (positives
+                and negatives, no grad).
+            labels (Tensor): (B, h, w) ground truth (labeled images) or
+                reliable pseudo-labels (unlabeled), ``ignore_index`` elsewhere.
+            probs (Tensor): (B, C, h, w) teacher probabilities.
+            is_labeled (Tensor): (B,) bool.
+            unreliable (Tensor): (B, h, w) bool, unlabeled pixels with
+                H > gamma_t (ignored for labeled images).
+            memory_bank (ClassQueueMemoryBank, optional): Q_c. ``None``
+                samples negatives from this batch only (Tab. 6 "w/o Q_c").
+
+        Returns:
+            tuple: the weighted loss ``lambda_c * L_c`` and a dict of
+            statistics for logging.
+        """
+        B, D = rep_student.shape[:2]
+        z_s = rep_student.permute(0, 2, 3, 1).reshape(-1, D)
+        z_t = rep_teacher.detach().permute(0, 2, 3, 1).reshape(-1, D)
+        y = labels.reshape(-1)
+        p = probs.detach().permute(0, 2, 3, 1).reshape(-1, probs.shape[1])
+        lab = is_labeled[:, None, None].expand_as(labels).reshape(-1)
+        unrel = unreliable.reshape(-1)
+        if self.negatives_from == 'reliable':
+            unrel = (y != self.ignore_index) & ~lab
+        elif self.negatives_from == 'all':
+            unrel = torch.ones_like(unrel)
+
+        anchor_mask = u2pl_anchor_mask(y, p, self.num_classes, self.positive_threshold,
+                                       self.ignore_index)
+        neg_mask = u2pl_negative_mask(y, p, lab, unrel, self.low_rank, self.high_rank,
+                                      self.use_rank_threshold, self.ignore_index)
+        positives, n_anchor = class_positives(anchor_mask, z_t)
+        classes = torch.arange(self.num_classes, device=z_s.device)
+        M, N = self.num_anchors, self.num_negatives
+        a_idx, a_valid = _sample_per_class(anchor_mask, M, self.sample_with_replacement)
+        anchors = z_s[a_idx]  # (C, M, D)
+
+        if memory_bank is not None:
+            pix, cls = self._select_push(neg_mask)
+            memory_bank.push(z_t[pix], cls)
+            negatives = memory_bank.sample(classes, M * N).view(self.num_classes, M, N, D)
+            has_neg = memory_bank.count > 0
+        else:
+            n_idx, n_valid = _sample_per_class(neg_mask, M * N, replacement=True)
+            negatives = z_t[n_idx].view(self.num_classes, M, N, D)
+            has_neg = n_valid[:, 0]
+        valid = a_valid & has_neg[:, None]
+        loss_fn = infonce_loss if self.loss_type == 'infonce' else binary_contrastive_loss
+        loss = loss_fn(anchors, positives, negatives, valid, self.temperature)
+        stats = dict(
+            contrast_classes=(valid.any(1)).sum().to(torch.float32),
+            contrast_negatives=neg_mask.sum().to(torch.float32))
+        return self.loss_weight * loss, stats
+
+    def _select_push(self, neg_mask: Tensor) -> Tuple[Tensor, Tensor]:
+        """(pixel, class) pairs of the new negatives, capped per class."""
+        pix, cls = neg_mask.nonzero(as_tuple=True)
+        cap = self.max_push_per_class
+        if cap is not None and pix.numel() > 0:
+            # random order, then keep the first `cap` of each class
+            perm = torch.randperm(pix.numel(), device=pix.device)
+            pix, cls = pix[perm], cls[perm]
+            order = torch.sort(cls, stable=True).indices
+            counts = torch.bincount(cls, minlength=self.num_classes)
+            start = torch.cumsum(counts, 0) - counts
+            rank = torch.empty_like(cls)
+            rank[order] = torch.arange(cls.numel(), device=cls.device) - start[cls[order]]
+            keep = rank < cap
+            pix, cls = pix[keep], cls[keep]
+        return pix, cls

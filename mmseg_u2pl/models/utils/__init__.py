@@ -1,0 +1,12 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+from .cutmix import apply_cutmix, cutmix_masks
+from .memory_bank import ClassQueueMemoryBank
+from .pseudo_labeling import (adaptive_unsup_weight, entropy_percentile,
+                              entropy_threshold_pseudo_labels, linear_unreliable_ratio,
+                              pixel_entropy)
+
+__all__ = [
+    'apply_cutmix', 'cutmix_masks', 'ClassQueueMemoryBank', 'adaptive_unsup_weight',
+    'entropy_percentile', 'entropy_threshold_pseudo_labels', 'linear_unreliable_ratio',
+    'pixel_entropy'
+]

@@ -1,0 +1,4 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+from .checkpoint import checkpoint_safe_globals, register_checkpoint_safe_globals
+
+__all__ = ['checkpoint_safe_globals', 'register_checkpoint_safe_globals']

@@ -1,0 +1,23 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+import os.path as osp
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import mmseg_u2pl  # noqa: E402,F401  (registers components)
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: end-to-end runs (kept in CI)')
+
+
+@pytest.fixture
+def repo_root():
+    return ROOT
+from mmengine.registry import init_default_scope  # noqa: E402
+
+init_default_scope('mmseg')

@@ -1,0 +1,122 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from mmseg_u2pl.engine.hooks import EntropyPartitionHook, MeanTeacherHook
+
+
+class TwoNets(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.student = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3))
+        self.teacher = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3))
+        self.semi_start_iter = 0
+
+
+def runner_at(model, iteration):
+    return SimpleNamespace(model=model, iter=iteration)
+
+
+def flat(module, buffers=False):
+    items = module.buffers() if buffers else module.parameters()
+    return [t.detach().clone() for t in items]
+
+
+def test_ema_matches_formula_with_warmup():
+    model = TwoNets()
+    model.semi_start_iter = 3
+    hook = MeanTeacherHook(decay=0.9)
+    # before the semi start: nothing happens
+    t0 = flat(model.teacher)
+    hook.after_train_iter(runner_at(model, 1), 0)
+    assert all(torch.equal(a, b) for a, b in zip(t0, flat(model.teacher)))
+    # at the semi start, the teacher becomes the student
+    hook.before_train_iter(runner_at(model, 3), 0)
+    assert all(torch.equal(a, b) for a, b in zip(flat(model.student), flat(model.teacher)))
+    # then EMA with decay min(1 - 1/(k+1), 0.9)
+    for it in range(3, 30):
+        with torch.no_grad():
+            for p in model.student.parameters():
+                p.add_(torch.randn_like(p))
+            model.student[1].running_mean.add_(1.0)
+            model.student[1].num_batches_tracked.add_(1)
+        t_before, s = flat(model.teacher), flat(model.student)
+        tb_before, sb = flat(model.teacher, True), flat(model.student, True)
+        hook.after_train_iter(runner_at(model, it), 0)
+        k = it - 3
+        d = min(1 - 1 / (k + 1), 0.9)
+        for tb, sv, ta in zip(t_before, s, flat(model.teacher)):
+            assert torch.allclose(ta, d * tb + (1 - d) * sv, atol=1e-6)
+        tm = model.teacher[1]
+        assert torch.allclose(tm.running_mean, d * tb_before[0] + (1 - d) * sb[0], atol=1e-6)
+        assert torch.equal(tm.num_batches_tracked, model.student[1].num_batches_tracked)
+
+
+def test_bn_buffers_copy_and_interval():
+    model = TwoNets()
+    hook = MeanTeacherHook(decay=0.99, bn_buffers='copy', interval=2, warmup=False)
+    with torch.no_grad():
+        model.student[1].running_var.mul_(3)
+    t_before = flat(model.teacher)
+    hook.after_train_iter(runner_at(model, 0), 0)  # k=0: (0+1) % 2 != 0 -> skipped
+    assert all(torch.equal(a, b) for a, b in zip(t_before, flat(model.teacher)))
+    hook.after_train_iter(runner_at(model, 1), 0)
+    assert torch.equal(model.teacher[1].running_var, model.student[1].running_var)
+    for tb, sv, ta in zip(t_before, flat(model.student), flat(model.teacher)):
+        assert torch.allclose(ta, 0.99 * tb + 0.01 * sv, atol=1e-6)
+
+
+def test_bad_hook_arguments():
+    with pytest.raises(ValueError, match='decay'):
+        MeanTeacherHook(decay=1.5)
+    with pytest.raises(ValueError, match='bn_buffers'):
+        MeanTeacherHook(bn_buffers='own')
+    with pytest.raises(ValueError, match='warm_start_epochs'):
+        EntropyPartitionHook(warm_start_epochs=-1)
+
+
+def fake_runner(num_unlabeled=100, per_batch=4, max_iters=250, batch_size=None):
+    model = SimpleNamespace(semi_train_cfg=dict(alpha_0=0.2), alpha_t=None, warm_start=None)
+    sampler = SimpleNamespace(labeled_per_batch=per_batch, unlabeled_per_batch=per_batch)
+    loader = SimpleNamespace(sampler=sampler, batch_size=batch_size or 2 * per_batch,
+                             dataset=SimpleNamespace(num_unlabeled=num_unlabeled))
+    return SimpleNamespace(model=model, train_dataloader=loader, max_iters=max_iters, iter=0,
+                           logger=SimpleNamespace(info=lambda *a: None))
+
+
+def test_alpha_schedule_and_warm_start():
+    runner = fake_runner()  # 25 iterations per epoch, 10 epochs
+    hook = EntropyPartitionHook(warm_start_epochs=2)
+    hook.before_train(runner)
+    assert hook.iters_per_epoch == 25 and hook.total_epochs == 10
+    assert runner.model.semi_start_iter == 50
+    for it in range(runner.max_iters):
+        runner.iter = it
+        hook.before_train_iter(runner, 0)
+        epoch = it // 25
+        assert runner.model.alpha_t == pytest.approx(0.2 * (1 - epoch / 10))
+        assert runner.model.warm_start == (it < 50)
+
+
+def test_alpha_fixed_without_dpa_and_fractional_epochs():
+    runner = fake_runner(num_unlabeled=90, per_batch=4, max_iters=100)  # 22.5 it/epoch
+    hook = EntropyPartitionHook(warm_start_epochs=0.5, dynamic=False)
+    hook.before_train(runner)
+    assert runner.model.semi_start_iter == math.ceil(0.5 * 22.5)
+    runner.iter = 99
+    hook.before_train_iter(runner, 0)
+    assert runner.model.alpha_t == 0.2
+
+
+def test_partition_hook_checks_the_loader():
+    with pytest.raises(ValueError, match='batch_size=5'):
+        EntropyPartitionHook().before_train(fake_runner(batch_size=5))
+    runner = fake_runner()
+    runner.train_dataloader.sampler = SimpleNamespace()
+    with pytest.raises(TypeError, match='SemiSupervisedSampler'):
+        EntropyPartitionHook().before_train(runner)

@@ -1,0 +1,149 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+import copy
+
+import pytest
+import torch
+from mmengine.config import ConfigDict
+
+from mmseg.registry import MODELS
+from _tiny import NUM_CLASSES, make_batch, tiny_segmentor_cfg, tiny_u2pl_cfg
+
+
+def build(**kwargs):
+    model = MODELS.build(ConfigDict(tiny_u2pl_cfg(**kwargs)))
+    model.init_weights()
+    return model
+
+
+def run_loss(model, batch):
+    data = model.data_preprocessor(batch, training=True)
+    return model.loss(data['inputs'], data['data_samples'])
+
+
+def test_training_step_all_terms_finite_and_backprop():
+    torch.manual_seed(0)
+    cfg = tiny_u2pl_cfg(aux=True)
+    cfg['contrastive_head']['positive_threshold'] = 0.0  # anchors even at random init
+    model = MODELS.build(ConfigDict(cfg))
+    model.init_weights()
+    model.train()
+    losses = run_loss(model, make_batch())
+    assert float(losses['contrast_classes']) > 0
+    for key in ('decode.loss_ce', 'aux.loss_ce', 'loss_unsup', 'loss_contrast'):
+        assert key in losses and torch.isfinite(losses[key]), key
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    head = model.student.contrastive_head
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in head.parameters())
+    assert all(p.grad is None for p in model.teacher.parameters())
+    # the first step pushed teacher negatives into the bank
+    assert int(model.memory_bank.count.sum()) > 0
+
+
+def test_alpha_controls_reliable_ratio():
+    torch.manual_seed(0)
+    model = build()
+    model.train()
+    model.alpha_t = 0.5
+    losses = run_loss(model, make_batch())
+    assert abs(float(losses['reliable_ratio']) - 0.5) < 0.02
+    model.alpha_t = 0.0
+    losses = run_loss(model, make_batch())
+    assert float(losses['reliable_ratio']) == 1.0
+
+
+def test_warm_start_is_supervised_only():
+    torch.manual_seed(0)
+    model = build()
+    model.train()
+    model.warm_start = True
+    losses = run_loss(model, make_batch())
+    assert 'loss_unsup' not in losses
+    assert float(losses['loss_contrast']) == 0.0
+    sup = MODELS.build(tiny_segmentor_cfg())
+    sup.load_state_dict({k[len('student.'):]: v for k, v in model.state_dict().items()
+                         if k.startswith('student.') and 'contrastive_head' not in k})
+    sup.train()
+    torch.manual_seed(1)
+    data = model.data_preprocessor(make_batch(), training=True)
+    lab = [i for i, d in enumerate(data['data_samples']) if 'gt_sem_seg' in d]
+    torch.manual_seed(1)
+    ref = sup.loss(data['inputs'][lab], [data['data_samples'][i] for i in lab])
+    torch.manual_seed(1)
+    got = model.loss(data['inputs'], data['data_samples'])
+    assert torch.allclose(got['decode.loss_ce'], ref['decode.loss_ce'], atol=1e-6)
+
+
+def test_no_contrastive_head_is_cutmix_seg():
+    model = build(contrastive_head=None, memory_bank=None)
+    model.train()
+    losses = run_loss(model, make_batch())
+    assert 'loss_contrast' not in losses and torch.isfinite(losses['loss_unsup'])
+    assert not hasattr(model.student, 'contrastive_head')
+
+
+def test_all_labels_ignored_is_finite():
+    model = build()
+    model.train()
+    losses = run_loss(model, make_batch(label_fn=lambda g: torch.full_like(g, 255)))
+    for k, v in losses.items():
+        assert torch.isfinite(v).all(), k
+
+
+def test_label_out_of_range_names_the_file():
+    model = build()
+    model.train()
+
+    def bad(gt):
+        gt[0, 0, 0] = NUM_CLASSES + 3
+        return gt
+    with pytest.raises(ValueError, match=r'label_0\.png.*7'):
+        run_loss(model, make_batch(label_fn=bad))
+
+
+def test_predict_runs_teacher_by_default_and_student_on_request():
+    model = build()
+    model.eval()
+    with torch.no_grad():
+        for p in model.teacher.decode_head.conv_seg.parameters():
+            p.zero_()
+    batch = make_batch(num_labeled=1, num_unlabeled=0)
+    data = model.data_preprocessor(batch, training=False)
+    with torch.no_grad():
+        out_t = model.predict(data['inputs'], data['data_samples'])
+        logits_t = out_t[0].seg_logits.data
+        assert torch.all(logits_t == 0)  # the zeroed teacher classifier
+        model.semi_test_cfg['predict_on'] = 'student'
+        logits_s = model.predict(data['inputs'], copy.deepcopy(batch['data_samples']))
+        assert not torch.all(logits_s[0].seg_logits.data == 0)
+
+
+def test_plain_mmseg_checkpoint_loads_into_both():
+    model = build()
+    plain = MODELS.build(tiny_segmentor_cfg())
+    plain.init_weights()
+    state = plain.state_dict()
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    assert not unexpected
+    assert all('contrastive_head' in k or 'memory_bank' in k for k in missing)
+    for k, v in state.items():
+        assert torch.equal(model.student.state_dict()[k], v)
+        assert torch.equal(model.teacher.state_dict()[k], v)
+
+
+def test_any_decode_head_gets_a_representation_head():
+    """The representation head attaches to the classifier input of any head."""
+    seg = tiny_segmentor_cfg()
+    seg['decode_head'] = dict(type='FCNHead', in_channels=64, in_index=3, channels=12,
+                              num_convs=1, num_classes=NUM_CLASSES,
+                              norm_cfg=dict(type='BN', requires_grad=True))
+    model = build(segmentor=seg)
+    assert model.student.contrastive_head.in_channels == 12
+    model.train()
+    losses = run_loss(model, make_batch())
+    assert torch.isfinite(losses['loss_contrast'])
+
+
+def test_unknown_semi_train_cfg_key_is_refused():
+    with pytest.raises(KeyError, match='alpha0'):
+        MODELS.build(tiny_u2pl_cfg(semi_train_cfg=dict(alpha0=0.1)))
