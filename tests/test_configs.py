@@ -31,7 +31,7 @@ def test_config_loads_and_builds(path):
         assert seg.backbone.depth == 101 and seg.backbone.deep_stem
         assert cfg.model.get('segmentor', cfg.model).get('pretrained') == \
             'open-mmlab://resnet101_v1c'
-        assert type(seg.backbone.norm1).__name__ == 'SyncBatchNorm'
+        assert any(type(m).__name__ == 'SyncBatchNorm' for m in seg.backbone.modules())
         assert seg.backbone.strides == (1, 2, 1, 1) and seg.backbone.dilations == (1, 1, 2, 4)
     if 'cityscapes' in name:
         assert seg.decode_head.num_classes == 19 and seg.with_auxiliary_head

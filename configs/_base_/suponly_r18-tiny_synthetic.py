@@ -1,8 +1,9 @@
-# SupOnly on the synthetic data: the U2PL config's segmentor, labeled
-# pipeline, schedule and evaluation, on the labeled split only.
-_base_ = './u2pl_r18-tiny_synthetic.py'
-model = {{_base_.model.segmentor}}
-custom_hooks = []
+# SupOnly on the synthetic data: the same segmentor, labeled pipeline,
+# schedule and evaluation as the U2PL config, on the labeled split only.
+_base_ = [
+    './models/deeplabv3plus_r18-tiny_synthetic.py', './datasets/synthetic_semi.py',
+    './synthetic_runtime.py'
+]
 train_dataloader = dict(
     _delete_=True,
     batch_size=4,

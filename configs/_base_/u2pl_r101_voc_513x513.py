@@ -3,28 +3,18 @@
 # crop 513, CE, SGD lr 0.001 wd 1e-4, decoder 10 x lr, poly 0.9, 80 epochs of
 # the unlabeled set, warm start 1 epoch, center-crop 513 evaluation.
 _base_ = [
-    './models/u2pl_deeplabv3plus_r50-d8.py', './datasets/voc_semi_513x513.py',
-    './schedules/semi_poly.py', 'mmseg::_base_/default_runtime.py'
+    './models/deeplabv3plus_r101-d8_513x513_voc.py', './models/u2pl.py',
+    './datasets/voc_semi_513x513.py', './schedules/semi_poly.py',
+    'mmseg::_base_/default_runtime.py'
 ]
-crop_size = (513, 513)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=crop_size)
 model = dict(
-    data_preprocessor=data_preprocessor,
-    segmentor=dict(
-        data_preprocessor=data_preprocessor,
-        pretrained='open-mmlab://resnet101_v1c',
-        backbone=dict(depth=101),
-        decode_head=dict(num_classes=21, align_corners=True),
-        auxiliary_head=None,
-        test_cfg=dict(mode='whole')),
-    memory_bank=dict(background_index=0, background_length=50000))
+    _delete_=True,
+    type='U2PLSemiSegmentor',
+    segmentor={{_base_.model}},
+    contrastive_head={{_base_.u2pl_contrastive_head}},
+    memory_bank={{_base_.u2pl_memory_bank}},  # background (class 0): 50000
+    semi_train_cfg={{_base_.u2pl_semi_train_cfg}},
+    semi_test_cfg={{_base_.u2pl_semi_test_cfg}})
 custom_hooks = [
     dict(type='EntropyPartitionHook', warm_start_epochs=1, dynamic=True),
     dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),

@@ -6,6 +6,14 @@ not pass the flag, and its checkpoints carry a ``MessageHub`` whose
 ``HistoryBuffer`` holds NumPy arrays. Rather than turning safe loading off,
 exactly the types such a checkpoint needs are allow-listed; anything else is
 still refused by torch (``Unsupported global``).
+
+MMEngine's ``HistoryBuffer.__getstate__`` also pickles its statistics
+functions, which the pickle stream references through the builtin
+``getattr``. Allow-listing ``getattr`` would let any checkpoint read
+attributes of every allowed object, so instead the buffer is saved without
+them: ``HistoryBuffer.__setstate__`` re-creates the default statistics
+(min/max/current/mean) on load, and custom ones are registered again when the
+module that defines them is imported.
 """
 from typing import List
 
@@ -31,8 +39,17 @@ def checkpoint_safe_globals() -> List:
     return entries
 
 
+def _history_buffer_state(self: HistoryBuffer) -> dict:
+    """``HistoryBuffer`` state without function references."""
+    state = dict(self.__dict__)
+    state.pop('statistics_methods', None)
+    return state
+
+
 def register_checkpoint_safe_globals() -> None:
-    """Allow-list :func:`checkpoint_safe_globals` for ``torch.load``."""
+    """Allow-list :func:`checkpoint_safe_globals` for ``torch.load`` and make
+    ``HistoryBuffer`` pickle without function references."""
+    HistoryBuffer.__getstate__ = _history_buffer_state
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:
         add(checkpoint_safe_globals())

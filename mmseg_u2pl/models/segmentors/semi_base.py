@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 """Teacher/student plumbing shared by the semi-supervised segmentors."""
 import contextlib
+import copy
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
@@ -69,8 +70,9 @@ class SemiBaseSegmentor(BaseSegmentor):
         if data_preprocessor is None:
             data_preprocessor = segmentor.get('data_preprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.student = MODELS.build(segmentor)
-        self.teacher = MODELS.build(segmentor)
+        # MMSeg segmentors may edit their config (e.g. ``pretrained``): one copy each
+        self.student = MODELS.build(copy.deepcopy(segmentor))
+        self.teacher = MODELS.build(copy.deepcopy(segmentor))
         self.teacher.requires_grad_(False)
         self.semi_train_cfg = dict(semi_train_cfg or {})
         self.semi_test_cfg = dict(semi_test_cfg or {})

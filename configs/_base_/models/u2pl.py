@@ -1,0 +1,39 @@
+# U2PL method defaults. Every hyper-parameter of Tab. A1 (supplementary) is a
+# value here, with the paper's default; where the authors' code differs
+# (reference Sec. 3) the paper is the default and the difference is an option.
+# Dataset configs wrap their segmentor with:
+#   model = dict(_delete_=True, type='U2PLSemiSegmentor', segmentor={{_base_.model}},
+#                contrastive_head={{_base_.u2pl_contrastive_head}}, ...)
+custom_imports = dict(imports=['mmseg_u2pl'], allow_failed_imports=False)
+u2pl_contrastive_head = dict(
+    type='U2PLContrastiveHead',
+    channels=256,              # representation dim of g
+    num_anchors=50,            # M (paper); the authors' code samples 256 with replacement
+    num_negatives=256,         # N (paper); the authors' code uses 50
+    temperature=0.5,           # tau
+    positive_threshold=0.3,    # delta_p
+    low_rank=3,                # r_l
+    high_rank=20,              # r_h
+    loss_type='infonce',       # 'binary' for L_b (supplementary Sec. D)
+    loss_weight=0.1,           # lambda_c (the authors' code: 1.0 / world size in effect)
+    use_rank_threshold=True,   # PRT (Tab. 6)
+    negatives_from='unreliable',  # high-entropy negatives (Tab. 6, Tab. A2)
+    sample_with_replacement=False,  # True: as the authors' code
+    max_push_per_class=None,   # None: push every negative (FIFO keeps the newest)
+    norm_cfg=dict(type='SyncBN', requires_grad=True))
+u2pl_memory_bank = dict(       # Q_c; model.memory_bank=None: in-batch negatives (Tab. 6 w/o Q_c)
+    type='ClassQueueMemoryBank',
+    length=30000,
+    background_index=0,
+    background_length=50000,
+    persistent=True)           # saved in checkpoints: exact resume
+u2pl_semi_train_cfg = dict(
+    unsup_weight=1.0,  # eta (Eq. 8)
+    alpha_0=0.2,       # initial unreliable ratio (Eq. 7)
+    cutmix_prob=1.0,
+    cutmix_area=0.5)
+u2pl_semi_test_cfg = dict(predict_on='teacher')
+custom_hooks = [
+    dict(type='EntropyPartitionHook', warm_start_epochs=0, dynamic=True),
+    dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),
+]

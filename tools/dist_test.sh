@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+# Adapted from MMSegmentation tools/dist_test.sh (Apache-2.0), launched with
+# torch.distributed.run (torchrun) instead of the deprecated
+# torch.distributed.launch.
+# Usage: [PYTHON=...] [NNODES=1] [NODE_RANK=0] [PORT=29500] [MASTER_ADDR=127.0.0.1] \
+#     bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [PY_ARGS...]
+
+CONFIG=$1
+CHECKPOINT=$2
+GPUS=$3
+NNODES=${NNODES:-1}
+NODE_RANK=${NODE_RANK:-0}
+PORT=${PORT:-29500}
+MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+
+PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
+${PYTHON:-python} -m torch.distributed.run \
+    --nnodes=$NNODES \
+    --node_rank=$NODE_RANK \
+    --master_addr=$MASTER_ADDR \
+    --nproc_per_node=$GPUS \
+    --master_port=$PORT \
+    $(dirname "$0")/test.py \
+    $CONFIG \
+    $CHECKPOINT \
+    --launcher pytorch \
+    ${@:4}
