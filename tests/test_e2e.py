@@ -90,7 +90,7 @@ def test_cityscapes_config_two_iterations(tmp_path):
         'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'param_scheduler.0.end=2',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
         'custom_hooks.0.warm_start_epochs=0', 'model.segmentor.pretrained=None',
-        f'model.data_preprocessor.size={crop}', f'model.segmentor.data_preprocessor.size={crop}',
+        f'data_preprocessor.size={crop}', f'model.segmentor.data_preprocessor.size={crop}',
         f'model.segmentor.test_cfg.crop_size={crop}', 'model.segmentor.test_cfg.stride=(33,33)',
         'model.memory_bank.length=500',
         'train_dataloader.dataset.labeled.pipeline.2.scale=(96,48)',

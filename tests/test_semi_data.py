@@ -108,3 +108,16 @@ def test_sampler_batches_and_ranks(tree, monkeypatch):
         it = list(itertools.islice(iter(s), 4 * 2))
         streams.append([i for k, i in enumerate(it) if k % 4])
     assert not set(streams[0][:3]) & set(streams[1][:3])
+
+
+def test_split_list_dataset_resolves_against_working_directory(tree, monkeypatch):
+    tmp, stems, _, _ = tree
+    monkeypatch.chdir(tmp)
+    cfg = semi_cfg(tmp / 'data', 'splits/labeled.txt', 'splits/unlabeled.txt')
+    ds = DATASETS.build(dict(type='SplitListDataset', dataset=cfg['labeled']))
+    assert len(ds) == 2 and ds.metainfo['classes'] == ('a', 'b')
+    with pytest.raises(FileNotFoundError, match='splits/missing.txt'):
+        DATASETS.build(dict(type='SplitListDataset',
+                            dataset=dict(cfg['labeled'], ann_file='splits/missing.txt')))
+    semi = DATASETS.build(cfg)
+    assert (semi.num_labeled, semi.num_unlabeled) == (2, 6)

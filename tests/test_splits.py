@@ -1,4 +1,5 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
+import importlib.util
 import os
 import os.path as osp
 import re
@@ -308,6 +309,17 @@ def _cli(*args):
         cwd=REPO_ROOT)
 
 
+@pytest.fixture(scope='module')
+def cli_main():
+    """``main`` of tools/make_semi_splits.py, for in-process runs."""
+    spec = importlib.util.spec_from_file_location(
+        'make_semi_splits', osp.join(REPO_ROOT, 'tools',
+                                     'make_semi_splits.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
 def test_cli_end_to_end(tmp_path):
     data_root = str(tmp_path / 'cityscapes')
     stems = _fake_cityscapes(data_root)
@@ -320,31 +332,58 @@ def test_cli_end_to_end(tmp_path):
     unlabeled = read_split_file(osp.join(out, 'unlabeled.txt'))
     assert (labeled, unlabeled) == make_split(stems, num_labeled=4, seed=0)
 
-    # by fraction, and importing the list just written
-    res = _cli('cityscapes', '--data-root', data_root, '--fraction', '0.25',
-               '--out', str(tmp_path / 'frac'))
-    assert res.returncode == 0, res.stderr
-    assert len(read_split_file(str(tmp_path / 'frac' / 'labeled.txt'))) == 4
-    res = _cli('cityscapes', '--data-root', data_root, '--labeled-list',
-               osp.join(out, 'labeled.txt'), '--out', str(tmp_path / 'imp'))
-    assert res.returncode == 0, res.stderr
-    assert read_split_file(str(tmp_path / 'imp' / 'labeled.txt')) == labeled
-
-    # voc classic: labeled from train.txt only
-    voc, classic, pool = _fake_voc(str(tmp_path / 'voc'))
-    res = _cli('voc-classic', '--data-root', voc, '--num-labeled', '5',
-               '--out', str(tmp_path / 'voc_split'))
-    assert res.returncode == 0, res.stderr
-    voc_labeled = read_split_file(str(tmp_path / 'voc_split' /
-                                      'labeled.txt'))
-    assert len(voc_labeled) == 5 and set(voc_labeled) <= set(classic)
-
     # errors: exit code 1 and a message naming the problem
     res = _cli('cityscapes', '--data-root', str(tmp_path / 'none'),
                '--num-labeled', '4', '--out', str(tmp_path / 'x'))
     assert res.returncode == 1
     assert osp.join(str(tmp_path / 'none'), 'leftImg8bit') in res.stderr
-    res = _cli('cityscapes', '--data-root', data_root, '--num-labeled', '16',
-               '--out', str(tmp_path / 'x'))
-    assert res.returncode == 1 and 'num_labeled=16' in res.stderr
     assert not osp.exists(str(tmp_path / 'x'))
+
+
+def test_cli_options(tmp_path, cli_main, capsys):
+    data_root = str(tmp_path / 'cityscapes')
+    stems = _fake_cityscapes(data_root)
+    out = str(tmp_path / 'seed3')
+    assert cli_main(['cityscapes', '--data-root', data_root, '--num-labeled',
+                     '4', '--seed', '3', '--out', out]) == 0
+    labeled = read_split_file(osp.join(out, 'labeled.txt'))
+    assert labeled == make_split(stems, num_labeled=4, seed=3)[0]
+
+    # by fraction, and importing the list just written
+    assert cli_main(['cityscapes', '--data-root', data_root, '--fraction',
+                     '0.25', '--out', str(tmp_path / 'frac')]) == 0
+    assert len(read_split_file(str(tmp_path / 'frac' / 'labeled.txt'))) == 4
+    assert cli_main(['cityscapes', '--data-root', data_root,
+                     '--labeled-list', osp.join(out, 'labeled.txt'), '--out',
+                     str(tmp_path / 'imp')]) == 0
+    assert read_split_file(str(tmp_path / 'imp' / 'labeled.txt')) == labeled
+    assert 'imported from' in capsys.readouterr().out
+
+    # voc classic: labeled from train.txt only
+    voc, classic, pool = _fake_voc(str(tmp_path / 'voc'))
+    assert cli_main(['voc-classic', '--data-root', voc, '--num-labeled', '5',
+                     '--out', str(tmp_path / 'voc_split')]) == 0
+    voc_labeled = read_split_file(str(tmp_path / 'voc_split' /
+                                      'labeled.txt'))
+    assert len(voc_labeled) == 5 and set(voc_labeled) <= set(classic)
+    assert capsys.readouterr().out.startswith(
+        f'voc-classic: pool {len(pool)}, labeled 5, '
+        f'unlabeled {len(pool) - 5}')
+
+    # mmseg layout with another suffix
+    for i in range(6):
+        _touch(osp.join(str(tmp_path / 'mm'), 'img_dir', 'val', f'{i}.jpg'))
+    assert cli_main(['mmseg', '--data-root', str(tmp_path / 'mm'),
+                     '--subset', 'val', '--img-suffix', '.jpg',
+                     '--num-labeled', '2', '--out',
+                     str(tmp_path / 'mm_split')]) == 0
+    assert len(read_split_file(str(tmp_path / 'mm_split' /
+                                   'unlabeled.txt'))) == 4
+
+    # errors are reported, nothing is written
+    assert cli_main(['cityscapes', '--data-root', data_root, '--num-labeled',
+                     '16', '--out', str(tmp_path / 'x')]) == 1
+    assert 'num_labeled=16' in capsys.readouterr().err
+    assert not osp.exists(str(tmp_path / 'x'))
+    with pytest.raises(SystemExit):  # exactly one way to choose is required
+        cli_main(['cityscapes', '--data-root', data_root, '--out', out])

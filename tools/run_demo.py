@@ -69,7 +69,8 @@ def main() -> None:
         work_dir = osp.join(args.work_dir, name.lower())
         os.makedirs(work_dir, exist_ok=True)
         opts = [f'train_dataloader.dataset.labeled.data_root={args.data_root}'
-                if name == 'U2PL' else f'train_dataloader.dataset.data_root={args.data_root}']
+                if name == 'U2PL' else
+                f'train_dataloader.dataset.dataset.data_root={args.data_root}']
         opts += [f'val_dataloader.dataset.data_root={args.data_root}',
                  f'test_dataloader.dataset.data_root={args.data_root}']
         if name == 'U2PL':

@@ -11,6 +11,7 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset={{_base_.train_dataloader.dataset.labeled}})
+    dataset=dict(type='SplitListDataset',
+                 dataset={{_base_.train_dataloader.dataset.labeled}}))
 optimizer = dict(lr=0.01, weight_decay=0.0005)
 optim_wrapper = dict(optimizer=optimizer)

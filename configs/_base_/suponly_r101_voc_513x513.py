@@ -10,6 +10,7 @@ train_dataloader = dict(
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset={{_base_.train_dataloader.dataset.labeled}})
+    dataset=dict(type='SplitListDataset',
+                 dataset={{_base_.train_dataloader.dataset.labeled}}))
 optimizer = dict(lr=0.001, weight_decay=0.0001)
 optim_wrapper = dict(optimizer=optimizer)

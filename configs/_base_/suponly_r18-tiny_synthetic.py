@@ -10,4 +10,5 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset={{_base_.train_dataloader.dataset.labeled}})
+    dataset=dict(type='SplitListDataset',
+                 dataset={{_base_.train_dataloader.dataset.labeled}}))

@@ -1,6 +1,6 @@
 _base_ = ['./schedules/semi_poly.py', 'mmseg::_base_/default_runtime.py']
 # Schedule and runtime shared by the synthetic (CPU) configs.
-max_iters = 600
+max_iters = 800
 optimizer = dict(lr=0.01, weight_decay=0.0005)
 optim_wrapper = dict(optimizer=optimizer)
 param_scheduler = [
@@ -8,7 +8,7 @@ param_scheduler = [
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
-    logger=dict(interval=50),
+    logger=dict(interval=100),
     checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

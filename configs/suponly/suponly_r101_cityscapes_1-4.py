@@ -5,7 +5,8 @@ split = '1-4'
 num_unlabeled = 2975 - 744
 gpus, unlabeled_per_gpu = 8, 2
 max_iters = -(-200 * num_unlabeled // (gpus * unlabeled_per_gpu))  # as the U2PL config
-train_dataloader = dict(dataset=dict(ann_file=f'data/splits/cityscapes/{split}/labeled.txt'))
+train_dataloader = dict(dataset=dict(dataset=dict(
+    ann_file=f'data/splits/cityscapes/{split}/labeled.txt')))
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)

@@ -5,7 +5,8 @@ protocol, split = 'voc-classic', '366'
 num_unlabeled = 10582 - 366
 gpus, unlabeled_per_gpu = 4, 4
 max_iters = -(-80 * num_unlabeled // (gpus * unlabeled_per_gpu))  # as the U2PL config
-train_dataloader = dict(dataset=dict(ann_file=f'data/splits/{protocol}/{split}/labeled.txt'))
+train_dataloader = dict(dataset=dict(dataset=dict(
+    ann_file=f'data/splits/{protocol}/{split}/labeled.txt')))
 train_cfg = dict(max_iters=max_iters)
 param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)

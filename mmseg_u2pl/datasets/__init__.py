@@ -1,9 +1,9 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
-from .semi_dataset import SemiSegDataset
+from .semi_dataset import SemiSegDataset, SplitListDataset, build_split_dataset
 from .semi_sampler import SemiSupervisedSampler
 from .synthetic import SyntheticShapesDataset, generate_synthetic_dataset
 
 __all__ = [
-    'SemiSegDataset', 'SemiSupervisedSampler', 'SyntheticShapesDataset',
-    'generate_synthetic_dataset'
+    'SemiSegDataset', 'SplitListDataset', 'build_split_dataset', 'SemiSupervisedSampler',
+    'SyntheticShapesDataset', 'generate_synthetic_dataset'
 ]

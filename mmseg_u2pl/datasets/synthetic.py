@@ -75,10 +75,10 @@ _TEXTURES = ('flat', 'gradient', 'speckle', 'dots', 'stripes')
 # Texture probabilities per object class (rows follow _TEXTURES); they
 # overlap so that texture is a cue, not the answer.
 _TEXTURE_PROBS = {
-    1: (0.20, 0.45, 0.20, 0.10, 0.05),
-    2: (0.40, 0.15, 0.25, 0.15, 0.05),
-    3: (0.25, 0.15, 0.40, 0.15, 0.05),
-    4: (0.35, 0.25, 0.25, 0.10, 0.05),
+    1: (0.15, 0.55, 0.15, 0.10, 0.05),
+    2: (0.50, 0.10, 0.20, 0.15, 0.05),
+    3: (0.20, 0.10, 0.50, 0.15, 0.05),
+    4: (0.40, 0.25, 0.20, 0.10, 0.05),
     5: (0.00, 0.00, 0.10, 0.05, 0.85),
 }
 
@@ -143,7 +143,7 @@ def _background(rng: np.random.Generator, size: int, xx: np.ndarray,
         wave = _stripes(xx, yy, rng.uniform(4.0, 14.0) * size / 96,
                         rng.uniform(0, np.pi), rng.uniform(0, 2 * np.pi))
         img *= (1 + rng.uniform(0.06, 0.22) * wave)[..., None]
-    for _ in range(int(rng.integers(0, 4))):
+    for _ in range(int(rng.integers(0, 3))):
         p1 = tuple(int(v) for v in rng.integers(0, size, 2))
         p2 = tuple(int(v) for v in rng.integers(0, size, 2))
         cv2.line(img, p1, p2, _color(rng).tolist(), int(rng.integers(1, 3)))
@@ -255,7 +255,7 @@ def render_sample(rng: np.random.Generator,
         num_obj = int(rng.integers(1, 6))
         for k in range(1, num_obj + 1):
             cls = int(rng.integers(1, len(SYNTHETIC_CLASSES)))
-            r = rng.uniform(0.09, 0.24) * size
+            r = rng.uniform(0.11, 0.26) * size
             cx, cy = rng.uniform(0.1, 0.9, 2) * size
             mask = _shape_mask(rng, cls, size, cx, cy, r,
                                rng.uniform(0, 2 * np.pi))
@@ -271,7 +271,7 @@ def render_sample(rng: np.random.Generator,
             break
     img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.4, 1.0))
     img = img + rng.standard_normal(img.shape).astype(
-        np.float32) * rng.uniform(4, 12)
+        np.float32) * rng.uniform(3, 9)
     return np.clip(np.round(img), 0, 255).astype(np.uint8), label
 
 

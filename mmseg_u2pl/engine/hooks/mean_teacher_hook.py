@@ -18,10 +18,11 @@ class MeanTeacherHook(Hook):
     - Warm-up: after the k-th semi-supervised step (k = 0, 1, ...) the decay is
       ``min(1 - 1 / (k + 1), decay)``, so the teacher follows the student closely
       at first and settles at ``decay`` (0.99) after 100 steps.
-    - Warm start: nothing happens while ``model.warm_start`` is set (the
-      teacher is not used then); right before the first semi-supervised
-      iteration (``model.semi_start_iter``) the teacher becomes an exact copy
-      of the student. ``reset_first_epoch=True`` instead copies before every
+    - Warm start: before ``model.semi_start_iter`` the teacher is an exact
+      copy of the student after every step (it is not used for training then,
+      but evaluation, which runs the teacher, stays meaningful); so at the end
+      of warm start the teacher is the student, and it is copied once more
+      right before the first semi-supervised iteration. ``reset_first_epoch=True`` instead copies before every
       iteration of the first semi-supervised epoch, as the authors' code does.
     - BN buffers (``bn_buffers``): the teacher predicts in eval mode, so its
       BN statistics are what it uses. ``'ema'`` (default) averages the
@@ -90,7 +91,10 @@ class MeanTeacherHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         model = self._model(runner)
         k = runner.iter - getattr(model, 'semi_start_iter', 0)
-        if k < 0 or (k + 1) % self.interval != 0:
+        if k < 0:  # warm start: follow the student exactly
+            self.momentum_update(model, decay=0.0)
+            return
+        if (k + 1) % self.interval != 0:
             return
         decay = min(1.0 - 1.0 / (k + 1), self.decay) if self.warmup else self.decay
         self.momentum_update(model, decay)

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptMultiConfig
+from ..utils.memory_bank import rank_within_class
 
 __all__ = [
     'U2PLContrastiveHead', 'u2pl_anchor_mask', 'u2pl_negative_mask',
@@ -369,11 +370,6 @@ class U2PLContrastiveHead(BaseModule):
             # random order, then keep the first `cap` of each class
             perm = torch.randperm(pix.numel(), device=pix.device)
             pix, cls = pix[perm], cls[perm]
-            order = torch.sort(cls, stable=True).indices
-            counts = torch.bincount(cls, minlength=self.num_classes)
-            start = torch.cumsum(counts, 0) - counts
-            rank = torch.empty_like(cls)
-            rank[order] = torch.arange(cls.numel(), device=cls.device) - start[cls[order]]
-            keep = rank < cap
+            keep = rank_within_class(cls, self.num_classes)[0] < cap
             pix, cls = pix[keep], cls[keep]
         return pix, cls

@@ -1,6 +1,6 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 """Category-wise memory bank Q_c of U2PL (Sec. 3.3, supplementary Sec. B)."""
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -8,7 +8,21 @@ from torch import Tensor, nn
 
 from mmseg.registry import MODELS
 
-__all__ = ['ClassQueueMemoryBank']
+__all__ = ['ClassQueueMemoryBank', 'rank_within_class']
+
+
+def rank_within_class(labels: Tensor, num_classes: int) -> Tuple[Tensor, Tensor]:
+    """Position of each entry among the entries of its class, in order.
+
+    Returns:
+        tuple: (K,) rank (0 = first of its class) and (num_classes,) counts.
+    """
+    counts = torch.bincount(labels, minlength=num_classes)
+    order = torch.sort(labels, stable=True).indices
+    start = torch.cumsum(counts, 0) - counts
+    rank = torch.empty_like(labels)
+    rank[order] = torch.arange(labels.numel(), device=labels.device) - start[labels[order]]
+    return rank, counts
 
 
 @MODELS.register_module()
@@ -84,12 +98,8 @@ class ClassQueueMemoryBank(nn.Module):
             feats, labels = self._all_gather(feats, labels)
         if feats.shape[0] == 0:
             return
-        num_new = torch.bincount(labels, minlength=self.num_classes)
         # rank of each entry among the new entries of its class (0 = oldest)
-        order = torch.sort(labels, stable=True).indices
-        start = torch.cumsum(num_new, 0) - num_new
-        rank = torch.empty_like(labels)
-        rank[order] = torch.arange(labels.numel(), device=labels.device) - start[labels[order]]
+        rank, num_new = rank_within_class(labels, self.num_classes)
         cap = self.capacity[labels]
         survives = rank >= num_new[labels] - cap
         slot = (self.ptr[labels] + rank) % cap
