@@ -147,3 +147,23 @@ def test_any_decode_head_gets_a_representation_head():
 def test_unknown_semi_train_cfg_key_is_refused():
     with pytest.raises(KeyError, match='alpha0'):
         MODELS.build(tiny_u2pl_cfg(semi_train_cfg=dict(alpha0=0.1)))
+
+
+def test_padding_is_not_pseudo_labeled():
+    """An unlabeled image smaller than the crop is padded by the preprocessor;
+    the padded pixels are invalid (ignored), the real ones valid."""
+    from mmseg_u2pl.models.segmentors import SemiBaseSegmentor
+    model = build()
+    batch = make_batch(num_labeled=1, num_unlabeled=1)
+    batch['inputs'][1] = batch['inputs'][1][:, :20, :28]
+    batch['data_samples'][1].set_metainfo(dict(img_shape=(20, 28)))
+    data = model.data_preprocessor(batch, training=True)
+    assert data['inputs'].shape[-2:] == (32, 32)
+    valid = SemiBaseSegmentor.valid_mask(data['data_samples'], (32, 32), torch.device('cpu'))
+    assert valid[0].all()
+    assert valid[1, :20, :28].all() and not valid[1, 20:].any() and not valid[1, :, 28:].any()
+    model.train()
+    losses = model.loss(data['inputs'], data['data_samples'])
+    # alpha_t = 0.2 of the 560 real pixels are unreliable; padding is not counted
+    assert float(losses['reliable_ratio']) == pytest.approx(0.8, abs=0.01)
+    assert float(losses['unsup_weight']) == pytest.approx(1 / 0.8, abs=0.02)

@@ -23,8 +23,10 @@ either. Sizes, positions, rotations and the drawing order (occlusion) are
 random, and the rendered image gets a slight blur and Gaussian pixel noise.
 A small CNN trained on a handful of labeled images confuses the object
 classes (notably at boundaries, occlusions and small objects) and improves
-with more labels, which makes the set usable to compare semi-supervised
-methods within minutes on a CPU.
+with more labels (a 6-layer, 32/64-channel CNN trained for 1000 iterations
+of batch 8 reached val mIoU 0.17 / 0.22 / 0.49 with 10 / 40 / 300 labeled
+images), which makes the set usable to compare semi-supervised methods
+within minutes on a CPU.
 
 The layout on disk is MMSeg's custom-dataset layout::
 
