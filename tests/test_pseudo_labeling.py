@@ -38,26 +38,25 @@ def ref_entropy(probs: np.ndarray) -> np.ndarray:
 
 def ref_pseudo_labels(probs: np.ndarray, alpha: float, valid: np.ndarray = None,
                       ignore_index: int = IGNORE):
-    """Eq. 6: gamma = np.percentile(H[valid], 100 (1 - alpha));
-    label = argmax p if H < gamma (and valid) else ignore. alpha == 0: no filter."""
+    """Eq. 6 by rank: of the n valid pixels, the round(alpha * n) with the
+    highest entropy are ignored; the others get argmax p. (Ties are broken at
+    random by the code; this reference is only used on tie-free data.)
+    gamma = np.percentile(H[valid], 100 (1 - alpha)) (logged only)."""
     B, C, H, W = probs.shape
     ent = ref_entropy(probs)
     if valid is None:
         valid = np.ones((B, H, W), dtype=bool)
-    if alpha > 0 and valid.any():
-        gamma = float(np.percentile(ent[valid], 100.0 * (1.0 - alpha)))
-    else:
-        gamma = math.inf
+    coords = [(b, y, x) for b in range(B) for y in range(H) for x in range(W) if valid[b, y, x]]
+    n = len(coords)
+    k = int(math.floor(alpha * n + 0.5))
+    gamma = float(np.percentile(ent[valid], 100.0 * (1.0 - alpha))) if k > 0 else math.inf
+    ranked = sorted(range(n), key=lambda i: (ent[coords[i]], i))  # ascending, stable
     label = np.full((B, H, W), ignore_index, dtype=np.int64)
     reliable = np.zeros((B, H, W), dtype=bool)
-    for b in range(B):
-        for y in range(H):
-            for x in range(W):
-                if not valid[b, y, x]:
-                    continue
-                if ent[b, y, x] < gamma:
-                    reliable[b, y, x] = True
-                    label[b, y, x] = int(np.argmax(probs[b, :, y, x]))
+    for i in ranked[:n - k]:
+        b, y, x = coords[i]
+        reliable[b, y, x] = True
+        label[b, y, x] = int(np.argmax(probs[b, :, y, x]))
     return label, ent, reliable, gamma
 
 
@@ -315,3 +314,24 @@ def test_adaptive_weight_counts_only_valid_pixels():
     got = adaptive_unsup_weight(label, eta=2.0, ignore_index=255, valid=valid)
     assert float(got) == pytest.approx(2.0 * 5 / 3)
     assert float(adaptive_unsup_weight(label, 2.0, 255)) == pytest.approx(2.0 * 8 / 3)
+
+
+def test_eq6_saturated_teacher_keeps_the_reliable_fraction():
+    """Many pixels with entropy exactly 0 (a saturated softmax): the
+    percentile threshold is 0 and ``H < gamma`` would reject every pixel; the
+    top-alpha rule still ignores only the alpha fraction of highest entropy."""
+    probs = torch.zeros(1, 3, 10, 10, dtype=torch.float64)
+    probs[:, 0] = 1.0  # one-hot: H = 0 on 90 pixels
+    probs[0, :, 0, :] = 1.0 / 3  # 10 uncertain pixels: H = log 3
+    label, ent, reliable, gamma = entropy_threshold_pseudo_labels(probs, 0.2)
+    assert float(gamma) == 0.0 and int((ent < gamma).sum()) == 0
+    assert int(reliable.sum()) == 80
+    assert not reliable[0, 0].any()  # the uncertain row is unreliable
+    assert (~reliable[0, 1:]).sum() == 10  # then 10 of the 90 tied zeros
+    assert (label[reliable] == 0).all() and (label[~reliable] == IGNORE).all()
+    # the tied pixels dropped are drawn at random, not always the same region
+    dropped = torch.zeros(10, 10)
+    for seed in range(20):
+        torch.manual_seed(seed)
+        dropped += (~entropy_threshold_pseudo_labels(probs, 0.2)[2][0]).float()
+    assert (dropped[1:] > 0).sum() > 40

@@ -3,6 +3,7 @@
 
 Written once and shared by every method that filters teacher predictions by entropy.
 """
+import math
 from typing import Optional, Tuple
 
 import torch
@@ -56,19 +57,26 @@ def entropy_percentile(values: Tensor, q: float) -> Tensor:
 def entropy_threshold_pseudo_labels(
         probs: Tensor,
         alpha: float,
-        valid: Tensor = None,
+        valid: Optional[Tensor] = None,
         ignore_index: int = 255) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """Hard pseudo-labels with the top-``alpha`` entropy pixels ignored (Eq. 6).
 
-    gamma_t = percentile(H, 100 * (1 - alpha)) over the valid pixels of the
-    batch; a pixel keeps ``argmax p`` if ``H < gamma_t`` and is ignored
-    otherwise. With ``alpha == 0`` every valid pixel is kept (no filtering).
+    The paper defines the unreliable pixels as those "whose entropy is on top
+    alpha_t" and implements it as ``H >= gamma_t`` with
+    ``gamma_t = np.percentile(H, 100 * (1 - alpha_t))``. The two agree when
+    entropies are distinct, but a confident teacher saturates the softmax so
+    that many pixels have entropy exactly 0; the threshold is then 0 and the
+    strict comparison rejects *every* pixel. Here the definition is applied by
+    rank: of the ``n`` valid pixels, the ``round(alpha * n)`` with the highest
+    entropy are unreliable, the rest reliable; ties are broken at random (a
+    fixed order would always drop the same image region of a saturated
+    teacher). ``gamma_t`` is still returned (as the percentile) for logging.
 
     Args:
         probs (Tensor): (B, C, H, W) teacher probabilities.
         alpha (float): Fraction alpha_t in [0, 1) of unreliable pixels.
         valid (Tensor, optional): (B, H, W) bool mask of real (non-padded)
-            pixels. Invalid pixels are ignored and excluded from gamma_t.
+            pixels. Invalid pixels are ignored and excluded from the ranking.
         ignore_index (int): Label value of ignored pixels.
 
     Returns:
@@ -76,7 +84,7 @@ def entropy_threshold_pseudo_labels(
         ``pseudo_label`` is (B, H, W) long with ``ignore_index`` on
         unreliable or invalid pixels, ``entropy`` is (B, H, W),
         ``reliable`` the (B, H, W) bool mask of kept pixels and ``gamma``
-        the 0-d threshold (``inf`` when nothing is filtered).
+        the 0-d percentile threshold (``inf`` when nothing is filtered).
     """
     if not 0.0 <= alpha < 1.0:
         raise ValueError(f'alpha (unreliable ratio) must be in [0, 1), got {alpha}')
@@ -84,9 +92,18 @@ def entropy_threshold_pseudo_labels(
     label = probs.argmax(dim=1)
     if valid is None:
         valid = torch.ones_like(label, dtype=torch.bool)
-    if alpha > 0 and valid.any():
-        gamma = entropy_percentile(entropy[valid], 100.0 * (1.0 - alpha))
-        reliable = valid & (entropy < gamma)
+    n = int(valid.sum())
+    num_unreliable = int(math.floor(alpha * n + 0.5))
+    if num_unreliable > 0:
+        ent_valid = entropy[valid]
+        gamma = entropy_percentile(ent_valid, 100.0 * (1.0 - alpha))
+        # random order among equal entropies: shuffle, then stable sort
+        perm = torch.randperm(n, device=probs.device)
+        order = perm[torch.sort(ent_valid[perm], stable=True).indices]
+        keep = torch.zeros(n, dtype=torch.bool, device=probs.device)
+        keep[order[:n - num_unreliable]] = True
+        reliable = torch.zeros_like(valid)
+        reliable[valid] = keep
     else:
         gamma = entropy.new_tensor(float('inf'))
         reliable = valid.clone()
