@@ -167,3 +167,16 @@ def test_padding_is_not_pseudo_labeled():
     # alpha_t = 0.2 of the 560 real pixels are unreliable; padding is not counted
     assert float(losses['reliable_ratio']) == pytest.approx(0.8, abs=0.01)
     assert float(losses['unsup_weight']) == pytest.approx(1 / 0.8, abs=0.02)
+
+
+def test_mmpretrain_backbone_drops_in():
+    """Any OpenMMLab backbone: here mmpretrain's ResNet, by its scoped name."""
+    seg = tiny_segmentor_cfg()
+    seg['backbone'] = dict(type='mmpretrain.ResNet', depth=18, stem_channels=8,
+                           base_channels=8, out_indices=(0, 1, 2, 3), strides=(1, 2, 1, 1),
+                           dilations=(1, 1, 2, 4))
+    model = build(segmentor=seg)
+    assert type(model.student.backbone).__module__.startswith('mmpretrain')
+    model.train()
+    losses = run_loss(model, make_batch())
+    assert all(torch.isfinite(v).all() for v in losses.values())
