@@ -180,3 +180,18 @@ def test_mmpretrain_backbone_drops_in():
     model.train()
     losses = run_loss(model, make_batch())
     assert all(torch.isfinite(v).all() for v in losses.values())
+
+
+def test_plain_checkpoint_file_loads_through_mmengine(tmp_path):
+    """`load_from` / tools/test.py path: mmengine.runner.load_checkpoint with a
+    plain MMSeg checkpoint file, under torch's weights_only loading."""
+    from mmengine.runner import load_checkpoint
+    plain = MODELS.build(tiny_segmentor_cfg())
+    plain.init_weights()
+    path = tmp_path / 'plain.pth'
+    torch.save(dict(state_dict=plain.state_dict(), meta=dict(epoch=1)), path)
+    model = build()
+    load_checkpoint(model, str(path), map_location='cpu')
+    for k, v in plain.state_dict().items():
+        assert torch.equal(model.student.state_dict()[k], v), k
+        assert torch.equal(model.teacher.state_dict()[k], v), k
