@@ -93,6 +93,7 @@ def main():
     # register mmseg_u2pl's components into mmseg's registries and allow-list
     # the types an MMEngine checkpoint needs for torch's weights_only loading
     import mmseg_u2pl  # noqa: F401
+    from mmseg_u2pl.utils import init_cpu_distributed
 
     # load config
     cfg = Config.fromfile(args.config)
@@ -125,6 +126,9 @@ def main():
         cfg.test_evaluator['keep_results'] = True
 
     # build the runner from config
+    # CPU-only machines: start the process group (gloo) ourselves
+    init_cpu_distributed(cfg)
+
     runner = Runner.from_cfg(cfg)
 
     # start testing

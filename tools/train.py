@@ -70,6 +70,7 @@ def main():
     # register mmseg_u2pl's components into mmseg's registries and allow-list
     # the types an MMEngine checkpoint needs for torch's weights_only loading
     import mmseg_u2pl  # noqa: F401
+    from mmseg_u2pl.utils import init_cpu_distributed
 
     # load config
     cfg = Config.fromfile(args.config)
@@ -113,6 +114,9 @@ def main():
 
     # build the runner from config; the distributed backend comes from
     # `env_cfg.dist_cfg` (MMEngine passes it to `init_dist`)
+    # CPU-only machines: start the process group (gloo) ourselves
+    init_cpu_distributed(cfg)
+
     if 'runner_type' not in cfg:
         # build the default runner
         runner = Runner.from_cfg(cfg)
