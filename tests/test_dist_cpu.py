@@ -21,8 +21,23 @@ from mmseg.registry import HOOKS
 
 @HOOKS.register_module()
 class DumpRankStateHook(Hook):
-    def __init__(self, out_dir):
+    def __init__(self, out_dir, starve_rank=None):
         self.out_dir = out_dir
+        self.starve_rank = starve_rank
+
+    def before_train(self, runner):
+        if dist.get_rank() != self.starve_rank:
+            return
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        for net in (model.student, model.teacher):
+            head = net.contrastive_head
+            head.positive_threshold = 2.0  # no anchor can pass p(c) > 2
+            head.low_rank = head.high_rank = 0  # no class is ever a negative
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if dist.get_rank() == self.starve_rank:
+            assert float(outputs['contrast_classes']) == 0.0
+            assert float(outputs['contrast_negatives']) == 0.0
 
     def after_train(self, runner):
         model = runner.model.module if hasattr(runner.model, 'module') else runner.model
@@ -38,8 +53,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_two_process_u2pl_ranks_stay_in_sync(tmp_path):
+def run_two_processes(tmp_path, starve_rank=None):
     from mmseg_u2pl.datasets.synthetic import generate_synthetic_dataset
     data = tmp_path / 'data/synthetic'
     generate_synthetic_dataset(str(data), num_train=48, num_val=4, seed=2)
@@ -58,7 +72,7 @@ def test_two_process_u2pl_ranks_stay_in_sync(tmp_path):
         "custom_hooks = [\n"
         "    dict(type='EntropyPartitionHook', warm_start_epochs=0),\n"
         "    dict(type='MeanTeacherHook', decay=0.99),\n"
-        f"    dict(type='DumpRankStateHook', out_dir='{tmp_path}'),\n"
+        f"    dict(type='DumpRankStateHook', out_dir='{tmp_path}', starve_rank={starve_rank}),\n"
         "]\n")
     opts = ['train_cfg.max_iters=6', 'train_cfg.val_interval=6', 'param_scheduler.0.end=6',
             'default_hooks.checkpoint.interval=6', 'default_hooks.logger.interval=1',
@@ -87,6 +101,21 @@ def test_two_process_u2pl_ranks_stay_in_sync(tmp_path):
     losses = [float(v) for v in re.findall(r' loss: ([-\d.e+naif]+)', out)]
     assert len(losses) >= 6 and all(torch.isfinite(torch.tensor(losses)))
     assert (tmp_path / 'work/iter_6.pth').is_file()
+    return states
+
+
+@pytest.mark.slow
+def test_two_process_u2pl_ranks_stay_in_sync(tmp_path):
+    run_two_processes(tmp_path)
+
+
+@pytest.mark.slow
+def test_rank_without_anchors_or_negatives_does_not_hang(tmp_path):
+    """Rank 1 has no anchor and no negative in any step (the reference code's
+    DDP hang): training finishes, ranks stay identical, and rank 0's
+    negatives still reach rank 1's bank."""
+    states = run_two_processes(tmp_path, starve_rank=1)
+    assert int(states[1]['bank']['count'].sum()) > 0
 
 
 def test_nccl_without_cuda_is_refused_clearly():
