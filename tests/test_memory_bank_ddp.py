@@ -1,7 +1,6 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 """The memory bank under 2 CPU processes (gloo): every rank's new negatives
 reach every rank's bank, in rank order, with tensor collectives."""
-import os
 import os.path as osp
 import sys
 

@@ -1,6 +1,5 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 import itertools
-import os.path as osp
 
 import cv2
 import numpy as np

@@ -1,14 +1,8 @@
 # The segmentor of the VOC configs: MMSeg's DeepLabV3+ on ResNet-101 V1c (deep
 # stem, ImageNet), output stride 8, SyncBN, CE, no auxiliary head.
 _base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=(513, 513))
+# MMSeg's preprocessor (ImageNet mean/std, pad 0 / 255), padded to the crop
+data_preprocessor = dict(size=(513, 513))
 model = dict(
     data_preprocessor=data_preprocessor,
     pretrained='open-mmlab://resnet101_v1c',

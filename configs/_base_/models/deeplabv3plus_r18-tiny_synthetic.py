@@ -2,15 +2,8 @@
 # ResNet-18 V1c (base width 16), output stride 8, BN, no pretrained weights.
 _base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
 norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375],
-    bgr_to_rgb=True,
-    pad_val=0,
-    seg_pad_val=255,
-    size=(80, 80),
-    test_cfg=dict(size_divisor=8))
+# MMSeg's preprocessor, padded to the crop (training) / a multiple of 8 (test)
+data_preprocessor = dict(size=(80, 80), test_cfg=dict(size_divisor=8))
 model = dict(
     data_preprocessor=data_preprocessor,
     pretrained=None,

@@ -2,11 +2,10 @@
 """Teacher/student plumbing shared by the semi-supervised segmentors."""
 import contextlib
 import copy
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import torch
 import torch.nn.functional as F
-from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from mmseg.models.segmentors import BaseSegmentor

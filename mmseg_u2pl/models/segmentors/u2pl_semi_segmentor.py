@@ -2,7 +2,7 @@
 """U2PL: Semi-Supervised Semantic Segmentation Using Unreliable Pseudo-Labels
 (Wang et al., CVPR 2022). Equation numbers refer to the main paper."""
 import copy
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 import torch.nn.functional as F
