@@ -12,40 +12,6 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-HOOK = '''
-import torch
-import torch.distributed as dist
-from mmengine.hooks import Hook
-from mmseg.registry import HOOKS
-
-
-@HOOKS.register_module()
-class DumpRankStateHook(Hook):
-    def __init__(self, out_dir, starve_rank=None):
-        self.out_dir = out_dir
-        self.starve_rank = starve_rank
-
-    def before_train(self, runner):
-        if dist.get_rank() != self.starve_rank:
-            return
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-        for net in (model.student, model.teacher):
-            head = net.contrastive_head
-            head.positive_threshold = 2.0  # no anchor can pass p(c) > 2
-            head.low_rank = head.high_rank = 0  # no class is ever a negative
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if dist.get_rank() == self.starve_rank:
-            assert float(outputs['contrast_classes']) == 0.0
-            assert float(outputs['contrast_negatives']) == 0.0
-
-    def after_train(self, runner):
-        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-        torch.save(dict(teacher=model.teacher.state_dict(), student=model.student.state_dict(),
-                        bank=model.memory_bank.state_dict(), iter=runner.iter),
-                   f'{self.out_dir}/rank{dist.get_rank()}.pth')
-'''
-
 
 def free_port():
     with socket.socket() as s:
@@ -53,28 +19,29 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run_two_processes(tmp_path, starve_rank=None):
+def run_two_processes(tmp_path, extra_hooks=(), opts=(), check=True):
+    """U2PL for 6 iterations on 2 gloo processes through tools/dist_train.sh;
+    returns the return code and the output."""
     from mmseg_u2pl.datasets.synthetic import generate_synthetic_dataset
     data = tmp_path / 'data/synthetic'
     generate_synthetic_dataset(str(data), num_train=48, num_val=4, seed=2)
-    env = dict(os.environ, PYTHONPATH=f'{tmp_path}:{ROOT}', PYTHON=sys.executable,
+    env = dict(os.environ, PYTHONPATH=f'{ROOT}/tests:{ROOT}', PYTHON=sys.executable,
                PORT=str(free_port()), OMP_NUM_THREADS='1')
     subprocess.run([sys.executable, osp.join(ROOT, 'tools/make_semi_splits.py'), 'mmseg',
                     '--data-root', str(data), '--num-labeled', '8', '--out',
                     'data/splits/synthetic/1-16'], cwd=tmp_path, env=env, check=True,
                    capture_output=True)
-    (tmp_path / 'dump_rank_state_hook.py').write_text(HOOK)
     base = osp.join(ROOT, 'configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py')
+    hooks = ''.join(f'    {h},\n' for h in extra_hooks)
     (tmp_path / 'cfg.py').write_text(
         f"_base_ = '{base}'\n"
-        "custom_imports = dict(imports=['mmseg_u2pl', 'dump_rank_state_hook'],\n"
+        "custom_imports = dict(imports=['mmseg_u2pl', 'run_hooks'],\n"
         "                      allow_failed_imports=False)\n"
         "custom_hooks = [\n"
         "    dict(type='EntropyPartitionHook', warm_start_epochs=0),\n"
         "    dict(type='MeanTeacherHook', decay=0.99),\n"
-        f"    dict(type='DumpRankStateHook', out_dir='{tmp_path}', starve_rank={starve_rank}),\n"
-        "]\n")
-    opts = ['train_cfg.max_iters=6', 'train_cfg.val_interval=6', 'param_scheduler.0.end=6',
+        f"{hooks}]\n")
+    opts = [*opts, 'train_cfg.max_iters=6', 'train_cfg.val_interval=6', 'param_scheduler.0.end=6',
             'default_hooks.checkpoint.interval=6', 'default_hooks.logger.interval=1',
             'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
             'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
@@ -83,7 +50,13 @@ def run_two_processes(tmp_path, starve_rank=None):
                            '--work-dir', 'work', '--cfg-options', *opts], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=900)
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-6000:]
+    if check:
+        assert proc.returncode == 0, out[-6000:]
+    return proc.returncode, out
+
+
+def check_ranks_in_sync(tmp_path, out):
+    """Both ranks finished with identical weights and banks, finite losses."""
     states = [torch.load(tmp_path / f'rank{r}.pth') for r in range(2)]
     assert states[0]['iter'] == states[1]['iter'] == 6
     # weights and memory banks are identical on both ranks; with plain BN (SyncBN
@@ -99,14 +72,22 @@ def run_two_processes(tmp_path, starve_rank=None):
     assert any(differing)  # the ranks did see different images
     assert int(states[0]['bank']['count'].sum()) > 0  # negatives were pushed
     losses = [float(v) for v in re.findall(r' loss: ([-\d.e+naif]+)', out)]
-    assert len(losses) >= 6 and all(torch.isfinite(torch.tensor(losses)))
-    assert (tmp_path / 'work/iter_6.pth').is_file()
-    return states
+    assert len(losses) >= 6
+    ckpt = torch.load(tmp_path / 'work/iter_6.pth')
+    # every rank's random state is in the checkpoint (exact resume under DDP)
+    assert len(ckpt['random_states']) == 2
+    return states, losses
+
+
+def dump(tmp_path, starve_rank=None):
+    return f"dict(type='DumpRankStateHook', out_dir='{tmp_path}', starve_rank={starve_rank})"
 
 
 @pytest.mark.slow
 def test_two_process_u2pl_ranks_stay_in_sync(tmp_path):
-    run_two_processes(tmp_path)
+    _, out = run_two_processes(tmp_path, [dump(tmp_path)])
+    _, losses = check_ranks_in_sync(tmp_path, out)
+    assert all(torch.isfinite(torch.tensor(losses)))
 
 
 @pytest.mark.slow
@@ -114,8 +95,41 @@ def test_rank_without_anchors_or_negatives_does_not_hang(tmp_path):
     """Rank 1 has no anchor and no negative in any step (the reference code's
     DDP hang): training finishes, ranks stay identical, and rank 0's
     negatives still reach rank 1's bank."""
-    states = run_two_processes(tmp_path, starve_rank=1)
+    _, out = run_two_processes(tmp_path, [dump(tmp_path, starve_rank=1)])
+    states, losses = check_ranks_in_sync(tmp_path, out)
+    assert all(torch.isfinite(torch.tensor(losses)))
     assert int(states[1]['bank']['count'].sum()) > 0
+
+
+def inject(tmp_path, at_iters, term, rank):
+    return (f"dict(type='InjectNonFiniteLossHook', at_iters={at_iters}, term='{term}', "
+            f"out_dir='{tmp_path}', rank={rank})")
+
+
+@pytest.mark.slow
+def test_nonfinite_loss_on_one_rank_stops_every_rank(tmp_path):
+    """loss_unsup becomes NaN on rank 1 only: both ranks stop with the error
+    (no rank is left waiting in the gradient all-reduce)."""
+    code, out = run_two_processes(tmp_path, [inject(tmp_path, [3], 'loss_unsup', 1)], check=False)
+    assert code != 0
+    assert 'NonFiniteLossError: Non-finite loss at iteration 3/6: loss_unsup=nan (rank 1)' in out
+    assert not (tmp_path / 'work/iter_6.pth').exists()
+
+
+@pytest.mark.slow
+def test_nonfinite_loss_skipped_on_every_rank(tmp_path):
+    """With on_nonfinite='skip', a NaN on rank 1 skips the step on both
+    ranks: weights and optimizer state are unchanged in those steps and stay
+    identical across ranks."""
+    hooks = [dump(tmp_path), inject(tmp_path, [3, 4], 'loss_contrast', 1)]
+    _, out = run_two_processes(tmp_path, hooks,
+                               opts=['default_hooks.nonfinite_loss.on_nonfinite=skip'])
+    check_ranks_in_sync(tmp_path, out)
+    assert 'skipped iteration 3/6: loss_contrast=nan (rank 1)' in out
+    assert 'skipped iteration 4/6: loss_contrast=nan (rank 1)' in out
+    for rank in range(2):
+        changed = torch.load(tmp_path / f'nonfinite_rank{rank}.pth')['changed']
+        assert changed == {1: True, 2: True, 3: False, 4: False, 5: True, 6: True}, changed
 
 
 def test_nccl_without_cuda_is_refused_clearly():

@@ -50,8 +50,25 @@ def build_split_dataset(cfg: ConfigType, role: str = 'labeled', check_files: boo
     return dataset
 
 
+class _SampleNamingConcatDataset(ConcatDataset):
+    """``ConcatDataset`` whose loading errors name the sample's files."""
+    roles: List[str] = []
+
+    def __getitem__(self, idx: int):
+        try:
+            return super().__getitem__(idx)
+        except Exception as e:
+            part, sample = self._get_ori_dataset_idx(idx)
+            dataset = self.datasets[part]
+            info = dataset.get_data_info(sample)
+            raise RuntimeError(
+                f'failed to load sample {idx} of the {self.roles[part]} split '
+                f"{dataset.ann_file} (image {info.get('img_path')}, label "
+                f"{info.get('seg_map_path')}): {type(e).__name__}: {e}") from e
+
+
 @DATASETS.register_module()
-class SplitListDataset(ConcatDataset):
+class SplitListDataset(_SampleNamingConcatDataset):
     """One MMSeg dataset read from a split list, checked (see
     :func:`build_split_dataset`). Used by the SupOnly configs so that they read
     the same lists, resolved the same way, as the semi-supervised ones.
@@ -63,11 +80,12 @@ class SplitListDataset(ConcatDataset):
     """
 
     def __init__(self, dataset: ConfigType, check_files: bool = True):
+        self.roles = ['dataset']
         super().__init__([build_split_dataset(dataset, 'dataset', check_files)])
 
 
 @DATASETS.register_module()
-class SemiSegDataset(ConcatDataset):
+class SemiSegDataset(_SampleNamingConcatDataset):
     """A labeled and an unlabeled MMSeg dataset, checked and concatenated.
 
     Index ``i < num_labeled`` is labeled, the rest unlabeled. Both are normal
@@ -77,7 +95,8 @@ class SemiSegDataset(ConcatDataset):
     :class:`SemiSupervisedSampler`.
 
     Besides the checks of :func:`build_split_dataset`, an image in both lists
-    is an error that names both files.
+    is an error that names both files, and an error while loading a sample
+    names its image and label files.
 
     Args:
         labeled (dict): Config of the labeled dataset.
@@ -94,6 +113,7 @@ class SemiSegDataset(ConcatDataset):
             raise ValueError(
                 f'{len(common)} image(s) are in both the labeled split {lab.ann_file} and the '
                 f'unlabeled split {unl.ann_file}, e.g. {common[:3]}')
+        self.roles = ['labeled', 'unlabeled']
         super().__init__([lab, unl])
 
     @property

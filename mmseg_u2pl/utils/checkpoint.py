@@ -14,14 +14,50 @@ attributes of every allowed object, so instead the buffer is saved without
 them: ``HistoryBuffer.__setstate__`` re-creates the default statistics
 (min/max/current/mean) on load, and custom ones are registered again when the
 module that defines them is imported.
+
+A local checkpoint that holds any other pickled type is refused with a
+message that names the file and the type (:class:`UnsafeCheckpointError`),
+instead of torch's generic "Weights only load failed".
 """
+import os.path as osp
+import pickle
+import re
 from typing import List
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
 
-__all__ = ['checkpoint_safe_globals', 'register_checkpoint_safe_globals']
+__all__ = [
+    'checkpoint_safe_globals', 'register_checkpoint_safe_globals', 'UnsafeCheckpointError',
+    'load_from_local_safe'
+]
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds a pickled type that is not allow-listed."""
+
+
+def load_from_local_safe(filename: str, map_location=None):
+    """MMEngine's local-file checkpoint loader, with a clear refusal.
+
+    Registered for plain paths in ``CheckpointLoader``, so ``load_from``,
+    ``resume`` and ``tools/test.py CONFIG CKPT`` all go through it.
+    """
+    try:
+        return load_from_local(filename, map_location)
+    except pickle.UnpicklingError as e:
+        found = re.search(r'GLOBAL ([\w.]+)', str(e))
+        what = found.group(1) if found else 'a type that is not allow-listed'
+        raise UnsafeCheckpointError(
+            f'refused to load checkpoint {osp.abspath(osp.expanduser(filename))}: it holds '
+            f'{what}, which is not on the safe-loading allow-list (torch.load with '
+            'weights_only=True; mmseg_u2pl allows tensors, MMEngine\'s HistoryBuffer and '
+            'NumPy arrays/scalars). Unpickling other types can run arbitrary code. If you '
+            'trust this file, allow-list exactly that type with '
+            'torch.serialization.add_safe_globals([...]) before loading, or convert the '
+            'checkpoint to a plain state_dict.') from e
 
 
 def checkpoint_safe_globals() -> List:
@@ -53,3 +89,4 @@ def register_checkpoint_safe_globals() -> None:
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:
         add(checkpoint_safe_globals())
+    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safe, force=True)

@@ -4,7 +4,6 @@
 # Dataset configs wrap their segmentor with:
 #   model = dict(_delete_=True, type='U2PLSemiSegmentor', segmentor={{_base_.model}},
 #                contrastive_head={{_base_.u2pl_contrastive_head}}, ...)
-custom_imports = dict(imports=['mmseg_u2pl'], allow_failed_imports=False)
 u2pl_contrastive_head = dict(
     type='U2PLContrastiveHead',
     channels=256,              # representation dim of g

@@ -1,5 +1,8 @@
 # SGD + poly LR (power 0.9) over an iteration-based loop; the decoder (and the
 # auxiliary and representation heads) get 10 x the backbone learning rate.
+# Every config of this package inherits this file; it registers the package's
+# models, datasets, transforms and hooks (used below and by the other bases).
+custom_imports = dict(imports=['mmseg_u2pl'], allow_failed_imports=False)
 max_iters = 40000
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
 optim_wrapper = dict(
@@ -22,4 +25,9 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    visualization=dict(type='SegVisualizationHook'),
+    # mmseg_u2pl: exact resume, stop (or skip) on NaN/inf losses, and a
+    # num_classes check of every decode head against the dataset
+    random_state=dict(type='RandomStateHook'),
+    nonfinite_loss=dict(type='NonFiniteLossHook', on_nonfinite='error'),
+    num_class_check=dict(type='NumClassCheckHook'))

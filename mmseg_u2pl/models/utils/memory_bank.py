@@ -83,8 +83,9 @@ class ClassQueueMemoryBank(nn.Module):
 
         Entries are pushed in order; when more than a queue's capacity arrive
         at once only the newest ``capacity`` survive, as in a FIFO. Vectorised
-        over classes: no per-class loop and no host synchronisation (except
-        the size exchange of the DDP gather).
+        over classes: no per-class loop; the host synchronises only to check
+        that the features are finite (non-finite rows are dropped) and for the
+        size exchange of the DDP gather.
 
         Args:
             feats (Tensor): (K, dim) features (detached).
@@ -93,6 +94,11 @@ class ClassQueueMemoryBank(nn.Module):
         """
         feats = feats.detach().to(self.queue.dtype)
         labels = labels.long()
+        # a NaN/inf feature (e.g. an fp16 overflow in a step that
+        # NonFiniteLossHook skips) would poison its queue for good
+        finite = torch.isfinite(feats).all(dim=1)
+        if not bool(finite.all()):
+            feats, labels = feats[finite], labels[finite]
         if gather and dist.is_available() and dist.is_initialized() \
                 and dist.get_world_size() > 1:
             feats, labels = self._all_gather(feats, labels)
