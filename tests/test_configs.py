@@ -39,6 +39,17 @@ def test_config_loads_and_builds(path):
         assert seg.test_cfg.mode == 'slide' and tuple(seg.test_cfg.stride) == (513, 513)
     if 'voc' in name:
         assert seg.decode_head.num_classes == 21 and not seg.with_auxiliary_head
+    # the robustness hooks, the package import, and label checks in every pipeline
+    assert {'random_state', 'nonfinite_loss', 'num_class_check'} <= set(cfg.default_hooks)
+    assert 'mmseg_u2pl' in cfg.custom_imports.imports
+    pipelines = [cfg.val_dataloader.dataset.pipeline]
+    train_set = cfg.train_dataloader.dataset
+    pipelines.append(train_set.get('labeled', train_set.get('dataset', {})).get('pipeline'))
+    for pipeline in pipelines:
+        types = [t['type'] for t in pipeline]
+        i = types.index('LoadAnnotations')
+        assert types[i + 1] == 'CheckSegMap'
+        assert pipeline[i + 1]['num_classes'] == seg.decode_head.num_classes
     if name.startswith('u2pl_'):
         assert type(model).__name__ == 'U2PLSemiSegmentor'
         loader = cfg.train_dataloader

@@ -19,8 +19,9 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run_two_processes(tmp_path, extra_hooks=(), opts=(), check=True):
-    """U2PL for 6 iterations on 2 gloo processes through tools/dist_train.sh;
+def run_two_processes(tmp_path, extra_hooks=(), opts=(), check=True, nodes=1):
+    """U2PL for 6 iterations on 2 gloo processes through tools/dist_train.sh
+    (1 "machine" x 2 processes, or 2 x 1 with NNODES/NODE_RANK/MASTER_ADDR);
     returns the return code and the output."""
     from mmseg_u2pl.datasets.synthetic import generate_synthetic_dataset
     data = tmp_path / 'data/synthetic'
@@ -46,13 +47,18 @@ def run_two_processes(tmp_path, extra_hooks=(), opts=(), check=True):
             'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
             'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
             'model.semi_test_cfg.predict_on=teacher']
-    proc = subprocess.run(['bash', osp.join(ROOT, 'tools/dist_train.sh'), 'cfg.py', '2',
-                           '--work-dir', 'work', '--cfg-options', *opts], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=900)
-    out = proc.stdout + proc.stderr
+    cmd = ['bash', osp.join(ROOT, 'tools/dist_train.sh'), 'cfg.py', str(2 // nodes),
+           '--work-dir', 'work', '--cfg-options', *opts]
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
+                              env=dict(env, NNODES=str(nodes), NODE_RANK=str(node),
+                                       MASTER_ADDR='127.0.0.1'))
+             for node in range(nodes)]
+    outs = [p.communicate(timeout=300)[0] for p in procs]  # a hang fails, not blocks CI
+    code, out = max(p.returncode for p in procs), '\n'.join(outs)
     if check:
-        assert proc.returncode == 0, out[-6000:]
-    return proc.returncode, out
+        assert code == 0, out[-6000:]
+    return code, out
 
 
 def check_ranks_in_sync(tmp_path, out):
@@ -70,6 +76,12 @@ def check_ranks_in_sync(tmp_path, out):
                 continue
             assert torch.equal(v, states[1][part][k]), (part, k)
     assert any(differing)  # the ranks did see different images
+    print('2 processes: bank entries per rank',
+          [int(st['bank']['count'].sum()) for st in states], 'max |rank0 - rank1| of the banks',
+          max((states[0]['bank'][k].double() - states[1]['bank'][k].double()).abs().max().item()
+              for k in states[0]['bank']), 'and of the teachers',
+          max((states[0]['teacher'][k].double() - states[1]['teacher'][k].double()).abs().max()
+              .item() for k in states[0]['teacher'] if not k.endswith(bn_stat)))
     assert int(states[0]['bank']['count'].sum()) > 0  # negatives were pushed
     losses = [float(v) for v in re.findall(r' loss: ([-\d.e+naif]+)', out)]
     assert len(losses) >= 6
@@ -84,10 +96,23 @@ def dump(tmp_path, starve_rank=None):
 
 
 @pytest.mark.slow
-def test_two_process_u2pl_ranks_stay_in_sync(tmp_path):
-    _, out = run_two_processes(tmp_path, [dump(tmp_path)])
+def test_two_machines_u2pl_ranks_stay_in_sync_then_dist_test(tmp_path):
+    """2 "machines" x 1 process (NNODES=2, NODE_RANK, MASTER_ADDR), then
+    tools/dist_test.sh with 2 processes on the checkpoint."""
+    _, out = run_two_processes(tmp_path, [dump(tmp_path)], nodes=2)
     _, losses = check_ranks_in_sync(tmp_path, out)
     assert all(torch.isfinite(torch.tensor(losses)))
+    env = dict(os.environ, PYTHONPATH=f'{ROOT}/tests:{ROOT}', PYTHON=sys.executable,
+               PORT=str(free_port()), OMP_NUM_THREADS='1')
+    proc = subprocess.run(['bash', osp.join(ROOT, 'tools/dist_test.sh'), 'cfg.py',
+                           'work/iter_6.pth', '2', '--work-dir', 'work_test', '--cfg-options',
+                           'test_dataloader.num_workers=0',
+                           'test_dataloader.persistent_workers=False'],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    found = re.findall(r'mIoU: ([\d.]+)', out)
+    assert found and 0.0 <= float(found[-1]) <= 100.0, out[-3000:]
 
 
 @pytest.mark.slow

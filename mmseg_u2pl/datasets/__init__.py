@@ -1,10 +1,10 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 from .semi_dataset import SemiSegDataset, SplitListDataset, build_split_dataset
 from .semi_sampler import SemiSupervisedSampler
-from .transforms import CheckSegMapShape
+from .transforms import CheckSegMap
 from .synthetic import SyntheticShapesDataset, generate_synthetic_dataset
 
 __all__ = [
     'SemiSegDataset', 'SplitListDataset', 'build_split_dataset', 'SemiSupervisedSampler',
-    'SyntheticShapesDataset', 'generate_synthetic_dataset', 'CheckSegMapShape'
+    'SyntheticShapesDataset', 'generate_synthetic_dataset', 'CheckSegMap'
 ]
