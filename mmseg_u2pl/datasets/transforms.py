@@ -51,7 +51,10 @@ class CheckSegMap(BaseTransform):
                 f"label map {results.get('seg_map_path')} is {tuple(seg.shape[:2])} (H, W) but "
                 f"its image {results.get('img_path')} is {img_hw}")
         if self.num_classes is not None:
-            values = np.unique(seg)
+            if seg.dtype == np.uint8:  # ~10 x faster than np.unique
+                values = np.flatnonzero(np.bincount(seg.ravel(), minlength=256))
+            else:
+                values = np.unique(seg)
             bad = values[(values >= self.num_classes) & (values != self.ignore_index)]
             if bad.size:
                 raise ValueError(
