@@ -21,14 +21,20 @@ class NoOpHook(Hook):
 
 @HOOKS.register_module()
 class InterruptAtHook(Hook):
-    """Kills the run right after the checkpoint of iteration ``at_iter``."""
+    """Kills the run right after the checkpoint of iteration ``at_iter``, or
+    (``after_val=True``) after the validation that follows it."""
     priority = 'LOWEST'
 
-    def __init__(self, at_iter):
+    def __init__(self, at_iter, after_val=False):
         self.at_iter = at_iter
+        self.after_val = after_val
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.iter + 1 == self.at_iter:
+        if runner.iter + 1 == self.at_iter and not self.after_val:
+            raise RuntimeError('simulated interruption')
+
+    def after_val_epoch(self, runner, metrics=None):
+        if runner.iter == self.at_iter and self.after_val:
             raise RuntimeError('simulated interruption')
 
 

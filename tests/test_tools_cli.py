@@ -16,7 +16,7 @@ import pytest
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO_ROOT, 'tools')
 SHELL_SCRIPTS = ('dist_train.sh', 'dist_test.sh', 'slurm_train.sh',
-                 'slurm_test.sh')
+                 'slurm_test.sh', 'benchmark/camvid_cpu.sh')
 
 # A tiny ResNetV1c-18 / FCN on 32x32 inputs, 2 classes, trained for 2 iters.
 TINY_CONFIG = """
@@ -158,6 +158,12 @@ def _run(args, cwd, timeout=600):
     assert proc.returncode == 0, (
         f'{" ".join(args)} exited with {proc.returncode}:\n{output[-6000:]}')
     return output
+
+
+@pytest.mark.parametrize('tool', ['benchmark/semi_protocol.py', 'dataset_converters/camvid.py'])
+def test_help_of_data_and_benchmark_tools(tool, tmp_path):
+    output = _run([osp.join(TOOLS, tool), '--help'], cwd=str(tmp_path))
+    assert '--out' in output
 
 
 @pytest.mark.parametrize('tool', ['train.py', 'test.py'])

@@ -22,8 +22,9 @@ class MeanTeacherHook(Hook):
       copy of the student after every step (it is not used for training then,
       but evaluation, which runs the teacher, stays meaningful); so at the end
       of warm start the teacher is the student, and it is copied once more
-      right before the first semi-supervised iteration. ``reset_first_epoch=True`` instead copies before every
-      iteration of the first semi-supervised epoch, as the authors' code does.
+      right before the first semi-supervised iteration.
+      ``reset_first_epoch=True`` instead copies before every iteration of the
+      first semi-supervised epoch, as the authors' code does.
     - BN buffers (``bn_buffers``): the teacher predicts in eval mode, so its
       BN statistics are what it uses. ``'ema'`` (default) averages the
       floating-point buffers (running mean/var) with the same decay as the

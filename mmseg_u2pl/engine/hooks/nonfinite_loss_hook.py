@@ -1,6 +1,6 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from mmengine.dist import all_gather_object, all_reduce, get_dist_info

@@ -1,0 +1,85 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+"""tools/benchmark/semi_protocol.py on the synthetic data (slow): 2 configs x
+1 split x 1 seed, tiny; a killed run is resumed, a finished one is not rerun."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TOOL = osp.join(ROOT, 'tools/benchmark/semi_protocol.py')
+TINY = ['train_cfg.max_iters=4', 'train_cfg.val_interval=2', 'param_scheduler.0.end=4',
+        'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
+        'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
+
+
+def protocol(tmp, configs, extra=()):
+    env = dict(os.environ, PYTHONPATH=f'{ROOT}/tests', OMP_NUM_THREADS='1')
+    cmd = [sys.executable, TOOL, '--protocol', 'synthetic', '--configs', *configs,
+           '--splits', '1-16', '--seeds', '0', '--splits-root', 'data/splits/synthetic',
+           '--work-dir', 'work', *extra, '--cfg-options', *TINY]
+    proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=900)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_protocol_runs_resumes_and_tabulates(tmp_path):
+    from mmseg_u2pl.datasets.synthetic import generate_synthetic_dataset
+    generate_synthetic_dataset(str(tmp_path / 'data/synthetic'), num_train=40, num_val=4,
+                               seed=4)
+    subprocess.run([sys.executable, osp.join(ROOT, 'tools/make_semi_splits.py'), 'mmseg',
+                    '--data-root', 'data/synthetic', '--num-labeled', '8', '--seed', '0',
+                    '--out', 'data/splits/synthetic/1-16/seed0'], cwd=tmp_path, check=True,
+                   capture_output=True)
+    configs = [osp.join(ROOT, f'configs/{m}/{m}_r18-tiny_synthetic_1-16.py')
+               for m in ('suponly', 'u2pl')]
+    names = [osp.splitext(osp.basename(c))[0] for c in configs]
+    u2pl_dir = tmp_path / 'work/synthetic' / names[1] / '1-16/seed0'
+
+    # U2PL is killed after its iteration-2 checkpoint and validation (the same
+    # config plus a hook that raises there): reported missing, exit 1
+    killed = tmp_path / 'killed' / osp.basename(configs[1])
+    killed.parent.mkdir()
+    killed.write_text(
+        f"_base_ = '{configs[1]}'\n"
+        "custom_imports = dict(imports=['mmseg_u2pl', 'run_hooks'])\n"
+        "default_hooks = dict(\n"
+        "    interrupt=dict(type='InterruptAtHook', at_iter=2, after_val=True))\n")
+    code, out = protocol(tmp_path, [str(killed)])
+    assert code == 1 and 'FAILED' in out, out[-3000:]
+    assert (u2pl_dir / 'iter_2.pth').is_file() and not (u2pl_dir / 'result.json').exists()
+
+    # the same command without the kill: SupOnly runs, U2PL resumes from iteration 2
+    code, out = protocol(tmp_path, configs)
+    assert code == 0, out[-3000:]
+    log = (u2pl_dir / 'train.log').read_text()
+    assert 'resumed epoch: 0, iter: 2' in log
+    result = json.loads((u2pl_dir / 'result.json').read_text())
+    assert result['last_iter'] == 4 and sorted(result['curve']) == ['2', '4']
+    assert result['final'] == result['curve']['4'] and result['segments'] == 2
+    assert len(result['per_class_iou']) == 6  # the synthetic dataset's classes
+    out_dir = tmp_path / 'work/synthetic'
+    summary = json.loads((out_dir / 'results.json').read_text())
+    assert {r['config'] for r in summary['runs']} == set(names) and not summary['missing']
+    table = (out_dir / 'results.md').read_text()
+    for name in names:
+        assert f'| {name} | ' in table
+        assert (out_dir / f'miou_{name}.png').stat().st_size > 1000
+    assert '(n=1)' in table and 'Per-class IoU at 1-16' in table
+
+    # finished runs are not trained again
+    code, out = protocol(tmp_path, configs)
+    assert code == 0 and 'tools/train.py' not in out
+    assert json.loads((u2pl_dir / 'result.json').read_text())['segments'] == 2
+
+
+def test_protocol_refuses_unknown_config_and_missing_split(tmp_path):
+    code, out = protocol(tmp_path, ['no_such_config'])
+    assert code != 0 and 'config not found' in out and 'no_such_config' in out
+    cfg = osp.join(ROOT, 'configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py')
+    code, out = protocol(tmp_path, [cfg])
+    assert code != 0 and 'split list not found' in out and '1-16/seed0/labeled.txt' in out

@@ -1,0 +1,286 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+"""Run a semi-supervised benchmark: configs x splits x seeds, resumable.
+
+Examples::
+
+    # CamVid `cpu` protocol, 1/8, SupOnly and U2PL, three seeds
+    python tools/benchmark/semi_protocol.py --protocol cpu \\
+        --configs suponly u2pl --splits 1-8 --seeds 0 1 2
+    # the same table again, without training (reads finished runs)
+    python tools/benchmark/semi_protocol.py --protocol cpu \\
+        --configs suponly u2pl --splits 1-8 --seeds 0 1 2 --report-only
+
+A config is a name under ``configs/camvid/{protocol}/`` or a path. Run
+``(config, split, seed)`` trains with ``tools/train.py`` in
+``WORK/{protocol}/{config}/{split}/seed{seed}`` on the split lists
+``{splits_root}/{split}/seed{seed}/{labeled,unlabeled}.txt`` with
+``randomness.seed=seed``, always with ``--resume``: a killed run continues from
+its last checkpoint, a finished one (``result.json`` present) is not run
+again. The headline number of a run is the validation at its last iteration
+(MMSeg's IoUMetric); the best validation over the run is reported separately.
+
+Writes to ``--out`` (default ``WORK/{protocol}``): ``results.json`` (every run:
+final and best metrics, per-class IoU, the val curve, training time),
+``results.md`` (mean ± std over seeds per config and split, and per-class IoU)
+and ``miou_{config}.png`` (val mIoU against iteration, one line per split and
+seed).
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import re
+import statistics
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Run configs x splits x seeds (resumable) and tabulate val mIoU.')
+    parser.add_argument('--protocol', default='cpu',
+                        help='protocol: config folder configs/camvid/PROTOCOL (default cpu)')
+    parser.add_argument('--configs', nargs='+', required=True,
+                        help='config names in the protocol folder, or config paths')
+    parser.add_argument('--splits', nargs='+', default=['1-8'], help='split names')
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0], help='seeds')
+    parser.add_argument('--splits-root', default='data/splits/camvid',
+                        help='folder of SPLIT/seedSEED/{labeled,unlabeled}.txt')
+    parser.add_argument('--data-root', help='override the data root of every dataset')
+    parser.add_argument('--work-dir', default='work_dirs/semi_protocol',
+                        help='root of the run folders')
+    parser.add_argument('--out', help='where results.{json,md} and the PNGs go '
+                        '(default WORK_DIR/PROTOCOL)')
+    parser.add_argument('--cfg-options', nargs='+', default=[], action='extend',
+                        help='extra key=value overrides passed to every run')
+    parser.add_argument('--report-only', action='store_true',
+                        help='do not train; tabulate the finished runs')
+    parser.add_argument('--dry-run', action='store_true', help='print the commands only')
+    parser.add_argument('--python', default=sys.executable, help='python for tools/train.py')
+    return parser.parse_args(argv)
+
+
+def resolve_config(name: str, protocol: str) -> str:
+    if name.endswith('.py'):
+        path = name
+    else:
+        path = osp.join(ROOT, 'configs', 'camvid', protocol, f'{name}.py')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config not found: {path} (from --configs {name})')
+    return path
+
+
+def config_name(path: str) -> str:
+    return osp.splitext(osp.basename(path))[0]
+
+
+def split_options(cfg_path: str, split_dir: str, data_root: Optional[str]) -> List[str]:
+    """``--cfg-options`` that point the config's training set at ``split_dir``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(cfg_path)
+    dataset = cfg.train_dataloader.dataset
+    lab, unl = osp.join(split_dir, 'labeled.txt'), osp.join(split_dir, 'unlabeled.txt')
+    for f in (lab, unl):
+        if not osp.isfile(f):
+            raise FileNotFoundError(f'split list not found: {f}; create it with '
+                                    'tools/make_semi_splits.py')
+    key = 'train_dataloader.dataset'
+    if dataset.type == 'SemiSegDataset':
+        opts = [f'{key}.labeled.ann_file={lab}', f'{key}.unlabeled.ann_file={unl}']
+        parts = [f'{key}.labeled', f'{key}.unlabeled']
+    elif dataset.type == 'SplitListDataset':
+        opts, parts = [f'{key}.dataset.ann_file={lab}'], [f'{key}.dataset']
+    else:
+        raise ValueError(f'{cfg_path}: train_dataloader.dataset.type must be SemiSegDataset '
+                         f'or SplitListDataset, got {dataset.type}')
+    if data_root:
+        parts += ['val_dataloader.dataset', 'test_dataloader.dataset']
+        opts += [f'{p}.data_root={data_root}' for p in parts]
+    return opts
+
+
+def val_curve(run_dir: str) -> Dict[int, dict]:
+    """``{iteration: metrics}`` of every validation of the run (all segments)."""
+    curve = {}
+    for path in sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            for line in f:
+                rec = json.loads(line)
+                if 'mIoU' in rec:
+                    curve[int(rec['step'])] = {k: rec[k] for k in ('mIoU', 'mAcc', 'aAcc')
+                                               if k in rec}
+    return curve
+
+
+def per_class_iou(log_text: str) -> Dict[str, float]:
+    """Per-class IoU of the last IoUMetric table printed in ``log_text``."""
+    tables = re.findall(r'\|\s*Class\s*\|\s*IoU\s*\|.*\n\+[-+]+\+\n((?:\|.*\|\n)+)',
+                        log_text)
+    if not tables:
+        return {}
+    result = {}
+    for line in tables[-1].splitlines():
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        if len(cells) >= 2:
+            result[cells[0]] = float(cells[1])
+    return result
+
+
+def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
+    name = config_name(cfg_path)
+    run_dir = osp.join(args.work_dir, args.protocol, name, split, f'seed{seed}')
+    result_file = osp.join(run_dir, 'result.json')
+    if osp.isfile(result_file):
+        with open(result_file) as f:
+            return json.load(f)
+    if args.report_only:
+        return None
+    split_dir = osp.join(args.splits_root, split, f'seed{seed}')
+    opts = split_options(cfg_path, split_dir, args.data_root)
+    opts += [f'randomness.seed={seed}', *args.cfg_options]
+    cmd = [args.python, osp.join(ROOT, 'tools', 'train.py'), cfg_path, '--work-dir', run_dir,
+           '--resume', '--cfg-options', *opts]
+    print(f'[semi_protocol] {name} {split} seed {seed}: {" ".join(cmd)}', flush=True)
+    if args.dry_run:
+        return None
+    os.makedirs(run_dir, exist_ok=True)
+    state_file = osp.join(run_dir, 'protocol_state.json')
+    state = {'train_seconds': 0.0, 'segments': 0}
+    if osp.isfile(state_file):
+        with open(state_file) as f:
+            state = json.load(f)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [ROOT] + ([os.environ['PYTHONPATH']] if os.environ.get('PYTHONPATH') else [])))
+    log_path = osp.join(run_dir, 'train.log')
+    start = time.time()
+    with open(log_path, 'a') as log:
+        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    state['train_seconds'] += time.time() - start
+    state['segments'] += 1
+    with open(state_file, 'w') as f:
+        json.dump(state, f)
+    if proc.returncode != 0:
+        print(f'[semi_protocol] FAILED ({proc.returncode}): {name} {split} seed {seed}; see '
+              f'{log_path}; run the same command again to resume', flush=True)
+        return None
+    curve = val_curve(run_dir)
+    if not curve:
+        print(f'[semi_protocol] no validation found in {run_dir}', flush=True)
+        return None
+    last = max(curve)
+    best = max(curve, key=lambda k: curve[k]['mIoU'])
+    with open(log_path) as f:
+        classes = per_class_iou(f.read())
+    result = dict(config=name, config_path=osp.relpath(cfg_path, ROOT), protocol=args.protocol,
+                  split=split, seed=seed, last_iter=last, final=curve[last],
+                  best_iter=best, best=curve[best], per_class_iou=classes,
+                  curve={str(k): v for k, v in sorted(curve.items())},
+                  train_seconds=round(state['train_seconds'], 1),
+                  segments=state['segments'], command=' '.join(cmd))
+    with open(result_file, 'w') as f:
+        json.dump(result, f, indent=1)
+    return result
+
+
+def mean_std(values: List[float]) -> str:
+    if not values:
+        return '-'
+    if len(values) == 1:
+        return f'{values[0]:.2f} (n=1)'
+    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})'
+
+
+def markdown(results: List[dict], configs: List[str], splits: List[str]) -> str:
+    lines = ['Val mIoU at the last iteration (headline), mean ± std over seeds; best val '
+             'over the run in the second table (marked: picked on val).', '',
+             '| config | ' + ' | '.join(splits) + ' |', '|---|' + '---:|' * len(splits)]
+    for key, title in (('final', 'last iteration'), ('best', 'best on val')):
+        if key == 'best':
+            lines += ['', '| config (best on val) | ' + ' | '.join(splits) + ' |',
+                      '|---|' + '---:|' * len(splits)]
+        for c in configs:
+            cells = [mean_std([r[key]['mIoU'] for r in results
+                               if r['config'] == c and r['split'] == s]) for s in splits]
+            lines.append(f'| {c} | ' + ' | '.join(cells) + ' |')
+    for s in splits:
+        rows = [(c, [r for r in results if r['config'] == c and r['split'] == s])
+                for c in configs]
+        rows = [(c, rs) for c, rs in rows if rs and rs[0]['per_class_iou']]
+        if not rows:
+            continue
+        classes = list(rows[0][1][0]['per_class_iou'])
+        lines += ['', f'Per-class IoU at {s} (last iteration, mean over seeds):', '',
+                  '| config | ' + ' | '.join(classes) + ' |',
+                  '|---|' + '---:|' * len(classes)]
+        for c, rs in rows:
+            vals = [statistics.mean(r['per_class_iou'].get(k, float('nan')) for r in rs)
+                    for k in classes]
+            lines.append(f'| {c} | ' + ' | '.join(f'{v:.1f}' for v in vals) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def plot(results: List[dict], configs: List[str], out_dir: str) -> List[str]:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    written = []
+    for c in configs:
+        runs = [r for r in results if r['config'] == c]
+        if not runs:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for r in runs:
+            its = [int(k) for k in r['curve']]
+            ax.plot(its, [v['mIoU'] for v in r['curve'].values()], marker='o',
+                    label=f"{r['split']} seed {r['seed']}")
+        ax.set_xlabel('iteration')
+        ax.set_ylabel('val mIoU')
+        ax.set_title(c)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        path = osp.join(out_dir, f'miou_{c}.png')
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    sys.path.insert(0, ROOT)
+    import mmseg_u2pl  # noqa: F401  (config types)
+    cfg_paths = [resolve_config(c, args.protocol) for c in args.configs]
+    names = [config_name(p) for p in cfg_paths]
+    results, missing = [], []
+    for path in cfg_paths:
+        for split in args.splits:
+            for seed in args.seeds:
+                r = run_one(args, path, split, seed)
+                if r is None:
+                    missing.append(f'{config_name(path)} {split} seed {seed}')
+                else:
+                    results.append(r)
+    if args.dry_run:
+        return 0
+    out = args.out or osp.join(args.work_dir, args.protocol)
+    os.makedirs(out, exist_ok=True)
+    with open(osp.join(out, 'results.json'), 'w') as f:
+        json.dump(dict(protocol=args.protocol, runs=results, missing=missing), f, indent=1)
+    table = markdown(results, names, args.splits)
+    with open(osp.join(out, 'results.md'), 'w') as f:
+        f.write(table)
+    pngs = plot(results, names, out)
+    print(table)
+    print(f'[semi_protocol] {len(results)} finished, {len(missing)} missing '
+          f'{missing}; wrote {out}/results.json, results.md, {len(pngs)} PNG(s)')
+    return 1 if missing else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
