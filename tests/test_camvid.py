@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 """CamVid: converter, dataset, committed splits and the benchmark configs."""
 import glob
+import json
 import os
 import os.path as osp
 import subprocess
@@ -143,3 +144,20 @@ def test_tools_test_evaluates_a_checkpoint_on_a_split_list(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert 'Iter(test) [2/2]' in out and 'mIoU' in out
+    # the pseudo-label diagnostic on the same checkpoint and list
+    out_json = tmp_path / 'quality.json'
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools/benchmark/pseudo_label_quality.py'), cfg_path,
+         str(tmp_path / 'ckpt.pth'), '--split-list', str(split), '--batch', '2', '--out',
+         str(out_json), '--cfg-options',
+         f'train_dataloader.dataset.unlabeled.data_root={tmp_path}/data/camvid',
+         f'test_dataloader.dataset.data_root={tmp_path}/data/camvid'],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, PYTHONPATH=ROOT))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+
+    result = json.loads(out_json.read_text())
+    assert result['images'] == 2 and result['alpha'] == 0.2
+    assert result['reliable']['fraction'] == pytest.approx(80, abs=1)
+    assert set(result['per_class']) == set(DATASETS.get('CamVidDataset').METAINFO['classes'])
+    assert '| reliable |' in proc.stdout
