@@ -40,28 +40,33 @@ def test_protocol_runs_resumes_and_tabulates(tmp_path):
     names = [osp.splitext(osp.basename(c))[0] for c in configs]
     u2pl_dir = tmp_path / 'work/synthetic' / names[1] / '1-16/seed0'
 
-    # U2PL is killed after its iteration-2 checkpoint and validation (the same
-    # config plus a hook that raises there): reported missing, exit 1
+    # U2PL is killed (the same config plus a hook that raises) twice: after its
+    # iteration-2 checkpoint and validation, then after its last checkpoint
+    # (iteration 4) but before the last validation; each time it is reported
+    # missing (exit 1); the third call evaluates the last checkpoint
     killed = tmp_path / 'killed' / osp.basename(configs[1])
     killed.parent.mkdir()
-    killed.write_text(
-        f"_base_ = '{configs[1]}'\n"
-        "custom_imports = dict(imports=['mmseg_u2pl', 'run_hooks'])\n"
-        "default_hooks = dict(\n"
-        "    interrupt=dict(type='InterruptAtHook', at_iter=2, after_val=True))\n")
-    code, out = protocol(tmp_path, [str(killed)])
-    assert code == 1 and 'FAILED' in out, out[-3000:]
-    assert (u2pl_dir / 'iter_2.pth').is_file() and not (u2pl_dir / 'result.json').exists()
+    for at_iter, after_val, resumed in ((2, True, False), (4, False, True)):
+        killed.write_text(
+            f"_base_ = '{configs[1]}'\n"
+            "custom_imports = dict(imports=['mmseg_u2pl', 'run_hooks'])\n"
+            "default_hooks = dict(interrupt=dict(\n"
+            f"    type='InterruptAtHook', at_iter={at_iter}, after_val={after_val}))\n")
+        code, out = protocol(tmp_path, [str(killed)])
+        assert code == 1 and 'FAILED' in out, out[-3000:]
+        assert (u2pl_dir / f'iter_{at_iter}.pth').is_file()
+        assert not (u2pl_dir / 'result.json').exists()
+        assert ('resumed epoch: 0, iter: 2' in (u2pl_dir / 'train.log').read_text()) == resumed
 
-    # the same command without the kill: SupOnly runs, U2PL resumes from iteration 2
+    # the real configs: SupOnly runs, U2PL has nothing left to train and its
+    # last checkpoint is validated with tools/test.py
     code, out = protocol(tmp_path, configs)
     assert code == 0, out[-3000:]
-    log = (u2pl_dir / 'train.log').read_text()
-    assert 'resumed epoch: 0, iter: 2' in log
     result = json.loads((u2pl_dir / 'result.json').read_text())
     assert result['last_iter'] == 4 and sorted(result['curve']) == ['2', '4']
-    assert result['final'] == result['curve']['4'] and result['segments'] == 2
+    assert result['final'] == result['curve']['4'] and result['segments'] == 3
     assert len(result['per_class_iou']) == 6  # the synthetic dataset's classes
+    assert (u2pl_dir / 'final_test').is_dir()
     out_dir = tmp_path / 'work/synthetic'
     summary = json.loads((out_dir / 'results.json').read_text())
     assert {r['config'] for r in summary['runs']} == set(names) and not summary['missing']
@@ -74,7 +79,7 @@ def test_protocol_runs_resumes_and_tabulates(tmp_path):
     # finished runs are not trained again
     code, out = protocol(tmp_path, configs)
     assert code == 0 and 'tools/train.py' not in out
-    assert json.loads((u2pl_dir / 'result.json').read_text())['segments'] == 2
+    assert json.loads((u2pl_dir / 'result.json').read_text())['segments'] == 3
 
 
 def test_protocol_refuses_unknown_config_and_missing_split(tmp_path):

@@ -131,6 +131,36 @@ def per_class_iou(log_text: str) -> Dict[str, float]:
     return result
 
 
+def max_iters_of(cfg_path: str, cfg_options: List[str]) -> int:
+    from mmengine.config import Config, DictAction
+    cfg = Config.fromfile(cfg_path)
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--o', nargs='+', action=DictAction, default={})
+    cfg.merge_from_dict(parser.parse_args(['--o', *cfg_options] if cfg_options else []).o)
+    return int(cfg.train_cfg.max_iters)
+
+
+def evaluate_checkpoint(args, cfg_path, run_dir, max_iters, opts, env, log_path):
+    """Validate ``iter_{max_iters}.pth`` with tools/test.py; its metrics."""
+    ckpt = osp.join(run_dir, f'iter_{max_iters}.pth')
+    if not osp.isfile(ckpt):
+        print(f'[semi_protocol] {run_dir} has neither a validation nor a checkpoint at '
+              f'iteration {max_iters}', flush=True)
+        return None
+    cmd = [args.python, osp.join(ROOT, 'tools', 'test.py'), cfg_path, ckpt, '--work-dir',
+           osp.join(run_dir, 'final_test'), '--cfg-options', *opts]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    with open(log_path, 'a') as log:
+        log.write(proc.stdout + proc.stderr)
+    found = re.findall(r'aAcc: ([\d.]+)\s+mIoU: ([\d.]+)\s+mAcc: ([\d.]+)', proc.stdout +
+                       proc.stderr)
+    if proc.returncode != 0 or not found:
+        print(f'[semi_protocol] evaluating {ckpt} failed; see {log_path}', flush=True)
+        return None
+    a_acc, miou, m_acc = map(float, found[-1])
+    return dict(mIoU=miou, mAcc=m_acc, aAcc=a_acc)
+
+
 def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
     name = config_name(cfg_path)
     run_dir = osp.join(args.work_dir, args.protocol, name, split, f'seed{seed}')
@@ -169,10 +199,14 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
               f'{log_path}; run the same command again to resume', flush=True)
         return None
     curve = val_curve(run_dir)
-    if not curve:
-        print(f'[semi_protocol] no validation found in {run_dir}', flush=True)
-        return None
-    last = max(curve)
+    max_iters = max_iters_of(cfg_path, args.cfg_options)
+    if max_iters not in curve:
+        # killed between the last checkpoint and its validation: evaluate it now
+        final = evaluate_checkpoint(args, cfg_path, run_dir, max_iters, opts, env, log_path)
+        if final is None:
+            return None
+        curve[max_iters] = final
+    last = max_iters
     best = max(curve, key=lambda k: curve[k]['mIoU'])
     with open(log_path) as f:
         classes = per_class_iou(f.read())
