@@ -112,8 +112,8 @@ def val_curve(run_dir: str) -> Dict[int, dict]:
             for line in f:
                 rec = json.loads(line)
                 if 'mIoU' in rec:
-                    curve[int(rec['step'])] = {k: rec[k] for k in ('mIoU', 'mAcc', 'aAcc')
-                                               if k in rec}
+                    curve[int(rec['step'])] = {k: round(rec[k], 2)
+                                               for k in ('mIoU', 'mAcc', 'aAcc') if k in rec}
     return curve
 
 
