@@ -233,7 +233,7 @@ def markdown(results: List[dict], configs: List[str], splits: List[str]) -> str:
     lines = ['Val mIoU at the last iteration (headline), mean ± std over seeds; best val '
              'over the run in the second table (marked: picked on val).', '',
              '| config | ' + ' | '.join(splits) + ' |', '|---|' + '---:|' * len(splits)]
-    for key, title in (('final', 'last iteration'), ('best', 'best on val')):
+    for key in ('final', 'best'):
         if key == 'best':
             lines += ['', '| config (best on val) | ' + ' | '.join(splits) + ' |',
                       '|---|' + '---:|' * len(splits)]
