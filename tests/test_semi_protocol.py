@@ -1,6 +1,7 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 """tools/benchmark/semi_protocol.py on the synthetic data (slow): 2 configs x
 1 split x 1 seed, tiny; a killed run is resumed, a finished one is not rerun."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -65,6 +66,8 @@ def test_protocol_runs_resumes_and_tabulates(tmp_path):
     result = json.loads((u2pl_dir / 'result.json').read_text())
     assert result['last_iter'] == 4 and sorted(result['curve']) == ['2', '4']
     assert result['final'] == result['curve']['4'] and result['segments'] == 3
+    assert result['killed_segments'] == 0 and result['train_seconds'] > 0
+    assert 'running_since' not in json.loads((u2pl_dir / 'protocol_state.json').read_text())
     assert len(result['per_class_iou']) == 6  # the synthetic dataset's classes
     assert (u2pl_dir / 'final_test').is_dir()
     out_dir = tmp_path / 'work/synthetic'
@@ -88,3 +91,24 @@ def test_protocol_refuses_unknown_config_and_missing_split(tmp_path):
     cfg = osp.join(ROOT, 'configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py')
     code, out = protocol(tmp_path, [cfg])
     assert code != 0 and 'split list not found' in out and '1-16/seed0/labeled.txt' in out
+
+
+def test_a_segment_killed_with_the_tool_counts_up_to_its_last_checkpoint(tmp_path):
+    spec = importlib.util.spec_from_file_location('semi_protocol', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    start = 1_000_000.0
+    for name, mtime in (('iter_250.pth', start - 50), ('iter_500.pth', start + 700)):
+        (tmp_path / name).write_bytes(b'')
+        os.utime(tmp_path / name, (mtime, mtime))
+    state = tool.settle_killed_segment(
+        dict(train_seconds=100.0, segments=1, running_since=start), str(tmp_path))
+    # 100 s before + 700 s from the segment's start to its newest checkpoint
+    assert state == dict(train_seconds=800.0, segments=2, killed_segments=1)
+    # killed before it saved anything: the segment adds no time
+    state = tool.settle_killed_segment(
+        dict(state, running_since=start + 1000), str(tmp_path))
+    assert state == dict(train_seconds=800.0, segments=3, killed_segments=2)
+    # a segment that returned left no `running_since`: nothing to settle
+    assert tool.settle_killed_segment(dict(train_seconds=1.0, segments=1),
+                                      str(tmp_path)) == dict(train_seconds=1.0, segments=1)

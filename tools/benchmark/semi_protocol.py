@@ -20,7 +20,9 @@ again. The headline number of a run is the validation at its last iteration
 (MMSeg's IoUMetric); the best validation over the run is reported separately.
 
 Writes to ``--out`` (default ``WORK/{protocol}``): ``results.json`` (every run:
-final and best metrics, per-class IoU, the val curve, training time),
+final and best metrics, per-class IoU, the val curve, training time: wall
+seconds of its training segments, a segment whose tool was killed counted up
+to its last checkpoint),
 ``results.md`` (mean ± std over seeds per config and split, and per-class IoU)
 and ``miou_{config}.png`` (val mIoU against iteration, one line per split and
 seed).
@@ -161,6 +163,27 @@ def evaluate_checkpoint(args, cfg_path, run_dir, max_iters, opts, env, log_path)
     return dict(mIoU=miou, mAcc=m_acc, aAcc=a_acc)
 
 
+def settle_killed_segment(state: dict, run_dir: str) -> dict:
+    """Account for a training segment whose tool process was killed.
+
+    Before each segment the tool writes ``running_since`` into
+    ``protocol_state.json`` and removes it when the segment returns, so a
+    leftover ``running_since`` means this tool itself was killed (e.g. with the
+    session) and the segment's time was never added. Its time up to its newest
+    checkpoint is added (the work after that checkpoint is done again on
+    resume); ``killed_segments`` counts such segments.
+    """
+    since = state.pop('running_since', None)
+    if since is None:
+        return state
+    saved = [osp.getmtime(p) for p in glob.glob(osp.join(run_dir, 'iter_*.pth'))]
+    last_saved = max([t for t in saved if t >= since], default=since)
+    state['train_seconds'] += last_saved - since
+    state['segments'] += 1
+    state['killed_segments'] = state.get('killed_segments', 0) + 1
+    return state
+
+
 def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
     name = config_name(cfg_path)
     run_dir = osp.join(args.work_dir, args.protocol, name, split, f'seed{seed}')
@@ -183,11 +206,13 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
     state = {'train_seconds': 0.0, 'segments': 0}
     if osp.isfile(state_file):
         with open(state_file) as f:
-            state = json.load(f)
+            state = settle_killed_segment(json.load(f), run_dir)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [ROOT] + ([os.environ['PYTHONPATH']] if os.environ.get('PYTHONPATH') else [])))
     log_path = osp.join(run_dir, 'train.log')
     start = time.time()
+    with open(state_file, 'w') as f:
+        json.dump(dict(state, running_since=start), f)
     with open(log_path, 'a') as log:
         proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
     state['train_seconds'] += time.time() - start
@@ -215,7 +240,8 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
                   best_iter=best, best=curve[best], per_class_iou=classes,
                   curve={str(k): v for k, v in sorted(curve.items())},
                   train_seconds=round(state['train_seconds'], 1),
-                  segments=state['segments'], command=' '.join(cmd))
+                  segments=state['segments'],
+                  killed_segments=state.get('killed_segments', 0), command=' '.join(cmd))
     with open(result_file, 'w') as f:
         json.dump(result, f, indent=1)
     return result
