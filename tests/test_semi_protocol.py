@@ -77,7 +77,8 @@ def test_protocol_runs_resumes_and_tabulates(tmp_path):
     for name in names:
         assert f'| {name} | ' in table
         assert (out_dir / f'miou_{name}.png').stat().st_size > 1000
-    assert '(n=1)' in table and 'Per-class IoU at 1-16' in table
+    assert f"| {names[1]} | {result['final']['mIoU']:.2f} (seed 0: " in table
+    assert f'| {names[1]} (n=1) | ' in table and 'Per-class IoU at 1-16' in table
 
     # finished runs are not trained again
     code, out = protocol(tmp_path, configs)
@@ -112,3 +113,13 @@ def test_a_segment_killed_with_the_tool_counts_up_to_its_last_checkpoint(tmp_pat
     # a segment that returned left no `running_since`: nothing to settle
     assert tool.settle_killed_segment(dict(train_seconds=1.0, segments=1),
                                       str(tmp_path)) == dict(train_seconds=1.0, segments=1)
+
+
+def test_table_cells_show_every_seed():
+    spec = importlib.util.spec_from_file_location('semi_protocol', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.mean_std([47.08, 42.39, 42.75], [0, 1, 2]) == \
+        '44.07 ± 2.61 (seeds 0/1/2: 47.08 / 42.39 / 42.75)'
+    assert tool.mean_std([45.07], [0]) == '45.07 (seed 0: 45.07)'
+    assert tool.mean_std([], []) == '-'

@@ -247,12 +247,17 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
     return result
 
 
-def mean_std(values: List[float]) -> str:
+def mean_std(values: List[float], seeds: List[int]) -> str:
+    """``mean ± std (seeds a/b/c: x / y / z)``; every seed's value is shown so
+    that methods measured on different numbers of seeds can be compared on the
+    seeds they share."""
     if not values:
         return '-'
+    per_seed = f"seed{'s' if len(seeds) > 1 else ''} {'/'.join(map(str, seeds))}: " + \
+        ' / '.join(f'{v:.2f}' for v in values)
     if len(values) == 1:
-        return f'{values[0]:.2f} (n=1)'
-    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} (n={len(values)})'
+        return f'{values[0]:.2f} ({per_seed})'
+    return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} ({per_seed})'
 
 
 def markdown(results: List[dict], configs: List[str], splits: List[str]) -> str:
@@ -264,8 +269,11 @@ def markdown(results: List[dict], configs: List[str], splits: List[str]) -> str:
             lines += ['', '| config (best on val) | ' + ' | '.join(splits) + ' |',
                       '|---|' + '---:|' * len(splits)]
         for c in configs:
-            cells = [mean_std([r[key]['mIoU'] for r in results
-                               if r['config'] == c and r['split'] == s]) for s in splits]
+            cells = []
+            for s in splits:
+                rs = sorted((r for r in results if r['config'] == c and r['split'] == s),
+                            key=lambda r: r['seed'])
+                cells.append(mean_std([r[key]['mIoU'] for r in rs], [r['seed'] for r in rs]))
             lines.append(f'| {c} | ' + ' | '.join(cells) + ' |')
     for s in splits:
         rows = [(c, [r for r in results if r['config'] == c and r['split'] == s])
@@ -280,7 +288,8 @@ def markdown(results: List[dict], configs: List[str], splits: List[str]) -> str:
         for c, rs in rows:
             vals = [statistics.mean(r['per_class_iou'].get(k, float('nan')) for r in rs)
                     for k in classes]
-            lines.append(f'| {c} | ' + ' | '.join(f'{v:.1f}' for v in vals) + ' |')
+            lines.append(f'| {c} (n={len(rs)}) | ' + ' | '.join(f'{v:.1f}' for v in vals) +
+                         ' |')
     return '\n'.join(lines) + '\n'
 
 
