@@ -1,0 +1,69 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+"""README's CamVid numbers are the committed records of the runs.
+
+Every ``benchmarks/camvid/cpu/**/result.json`` is a run's record as written by
+``tools/benchmark/semi_protocol.py``; the README's results must quote them
+(and their mean ± std over seeds) as the tool's own table formats them.
+"""
+import glob
+import importlib.util
+import json
+import os.path as osp
+from collections import defaultdict
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+RECORDS = osp.join(ROOT, 'benchmarks/camvid/cpu')
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location(
+        'semi_protocol', osp.join(ROOT, 'tools/benchmark/semi_protocol.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def records():
+    runs = []
+    for path in sorted(glob.glob(osp.join(RECORDS, '*/*/seed*/result.json'))):
+        with open(path) as f:
+            runs.append(json.load(f))
+    return runs
+
+
+def results_section() -> str:
+    with open(osp.join(ROOT, 'README.md')) as f:
+        text = f.read()
+    start = text.index('### Results (`cpu` protocol')
+    return text[start:text.index('\n## ', start)]
+
+
+def test_records_are_complete_runs_of_the_cpu_protocol():
+    runs = records()
+    assert runs, f'no records under {RECORDS}'
+    for r in runs:
+        where = f"{r['config']} {r['split']} seed {r['seed']}"
+        assert r['protocol'] == 'cpu' and r['last_iter'] == 1500, where
+        assert r['final'] == r['curve']['1500'], where
+        assert r['best']['mIoU'] == max(v['mIoU'] for v in r['curve'].values()), where
+        assert len(r['per_class_iou']) == 11, where
+        assert f"randomness.seed={r['seed']}" in r['command'], where
+        assert f"{r['split']}/seed{r['seed']}/labeled.txt" in r['command'], where
+
+
+def test_readme_quotes_every_record_and_the_seed_means():
+    tool = load_tool()
+    section = results_section()
+    by_config = defaultdict(list)
+    for r in records():
+        final = f"{r['final']['mIoU']:.2f}"
+        assert final in section, (f"README does not quote {r['config']} {r['split']} seed "
+                                  f"{r['seed']}: {final}")
+        by_config[(r['config'], r['split'])].append(r)
+    for (config, split), runs in by_config.items():
+        if len(runs) < 2:
+            continue
+        runs.sort(key=lambda r: r['seed'])
+        cell = tool.mean_std([r['final']['mIoU'] for r in runs], [r['seed'] for r in runs])
+        mean_std = cell.split(' (')[0]  # '44.07 ± 2.61'
+        assert mean_std in section, f'README lacks the mean ± std of {config} {split}: {cell}'
