@@ -6,21 +6,14 @@ Every ``benchmarks/camvid/cpu/**/result.json`` is a run's record as written by
 (and their mean ± std over seeds) as the tool's own table formats them.
 """
 import glob
-import importlib.util
 import json
 import os.path as osp
 from collections import defaultdict
 
+from test_semi_protocol import load_tool
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RECORDS = osp.join(ROOT, 'benchmarks/camvid/cpu')
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'semi_protocol', osp.join(ROOT, 'tools/benchmark/semi_protocol.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
 
 
 def records():

@@ -18,6 +18,14 @@ TINY = ['train_cfg.max_iters=4', 'train_cfg.val_interval=2', 'param_scheduler.0.
         'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']
 
 
+def load_tool():
+    """tools/benchmark/semi_protocol.py as a module."""
+    spec = importlib.util.spec_from_file_location('semi_protocol', TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
 def protocol(tmp, configs, extra=()):
     env = dict(os.environ, PYTHONPATH=f'{ROOT}/tests', OMP_NUM_THREADS='1')
     cmd = [sys.executable, TOOL, '--protocol', 'synthetic', '--configs', *configs,
@@ -95,9 +103,7 @@ def test_protocol_refuses_unknown_config_and_missing_split(tmp_path):
 
 
 def test_a_segment_killed_with_the_tool_counts_up_to_its_last_checkpoint(tmp_path):
-    spec = importlib.util.spec_from_file_location('semi_protocol', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool()
     start = 1_000_000.0
     for name, mtime in (('iter_250.pth', start - 50), ('iter_500.pth', start + 700)):
         (tmp_path / name).write_bytes(b'')
@@ -116,9 +122,7 @@ def test_a_segment_killed_with_the_tool_counts_up_to_its_last_checkpoint(tmp_pat
 
 
 def test_table_cells_show_every_seed():
-    spec = importlib.util.spec_from_file_location('semi_protocol', TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool()
     assert tool.mean_std([47.08, 42.39, 42.75], [0, 1, 2]) == \
         '44.07 ± 2.61 (seeds 0/1/2: 47.08 / 42.39 / 42.75)'
     assert tool.mean_std([45.07], [0]) == '45.07 (seed 0: 45.07)'
