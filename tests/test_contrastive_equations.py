@@ -260,6 +260,27 @@ def random_loss_inputs(seed, C=3, M=4, N=5, D=6, dtype=torch.float64):
     return a, p, n
 
 
+@pytest.mark.parametrize('fn', [infonce_loss, binary_contrastive_loss])
+def test_loss_with_unit_negatives_given_as_normalized(fn):
+    """negatives_normalized=True skips only the normalisation of the
+    negatives: with unit negatives it is the same loss and gradient."""
+    C, M, N = 3, 4, 6
+    a, p, n = random_loss_inputs(5, C, M, N)
+    valid = torch.rand(C, M, generator=torch.Generator().manual_seed(6)) > 0.3
+    valid[0, 0] = True
+    unit = n / n.norm(dim=-1, keepdim=True)
+    a1, a2 = a.clone().requires_grad_(), a.clone().requires_grad_()
+    exp = fn(a1, p, n, valid, 0.5)
+    got = fn(a2, p, unit, valid, 0.5, negatives_normalized=True)
+    np.testing.assert_allclose(float(got), float(exp), rtol=1e-12)
+    exp.backward()
+    got.backward()
+    np.testing.assert_allclose(a2.grad.numpy(), a1.grad.numpy(), rtol=1e-10, atol=1e-14)
+    # and it is really skipped: scaled negatives now change the loss
+    assert not math.isclose(float(fn(a, p, 3 * unit, valid, 0.5, negatives_normalized=True)),
+                            float(exp), rel_tol=1e-6)
+
+
 @pytest.mark.parametrize('tau', [0.5, 0.1, 1.0])
 def test_infonce_all_valid_equals_literal_eq4(tau):
     C, M, N = 3, 4, 5
@@ -610,6 +631,9 @@ def test_head_loss_exact_single_negative(use_bank, loss_type):
     assert float(stats['contrast_negatives']) == 3
     if use_bank:
         assert bank.count.tolist() == [1, 1, 1, 0]
+        # the bank keeps the negatives as unit vectors
+        for c in range(3):
+            np.testing.assert_allclose(bank.get(c).norm(dim=1).numpy(), 1.0, rtol=1e-6)
 
 
 class StubBank:
@@ -648,7 +672,9 @@ def test_head_loss_exact_with_stub_bank(loss_type, seed):
     unreliable = torch.from_numpy(unrel)
     unreliable[:2] = True  # must be ignored on labeled images
     gen = torch.Generator().manual_seed(seed + 50)
+    # the bank holds unit vectors: the head pushes its negatives normalised
     neg_feats = torch.randn(C_HEAD, N, D_HEAD, generator=gen)
+    neg_feats = neg_feats / neg_feats.norm(dim=-1, keepdim=True)
     has_neg = torch.tensor([3, 0, 5, 2])  # class 1: empty queue
     bank = StubBank(neg_feats, has_neg)
     head = make_head(num_anchors=128, num_negatives=N, temperature=tau, loss_type=loss_type,
@@ -664,11 +690,12 @@ def test_head_loss_exact_with_stub_bank(loss_type, seed):
     assert n_cls >= 2
     np.testing.assert_allclose(loss.detach().item(), exp, rtol=1e-5)
     # what was pushed is exactly N_c of Eq. 13-16, with teacher features
+    # scaled to unit length
     assert len(bank.pushed) == 1
     feats, cls = bank.pushed[0]
     got_pairs = sorted((int(c), tuple(np.round(f.double().numpy(), 5)))
                        for f, c in zip(feats, cls))
-    exp_pairs = sorted((c, tuple(np.round(zt[j], 5)))
+    exp_pairs = sorted((c, tuple(np.round(zt[j] / np.linalg.norm(zt[j]), 5)))
                        for j, c in zip(*np.nonzero(nmask)))
     assert len(exp_pairs) > 0
     assert any(lab[j] for j in np.nonzero(nmask)[0])  # labeled negatives present

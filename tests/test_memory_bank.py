@@ -167,6 +167,26 @@ def test_sample_after_wraparound_never_returns_stale_or_scratch():
     assert (out == 0).all()
 
 
+def test_sample_equals_two_index_gather_with_same_draws():
+    """sample() reads rows of the flattened buffer; the same random draws
+    gathered with queue[class, slot] give the same tensor."""
+    lengths = [5, 3, 7]
+    bank = ClassQueueMemoryBank(num_classes=3, dim=4, lengths=lengths)
+    run_random_pushes(bank, lengths, 11, steps=5, dim=4)
+    classes = torch.tensor([2, 0, 1, 2])
+    torch.manual_seed(12)
+    got = bank.sample(classes, 9)
+    torch.manual_seed(12)
+    r = torch.rand(4, 9)
+    exp = torch.empty(4, 9, 4)
+    for k, c in enumerate(classes.tolist()):
+        cnt = int(bank.count[c])
+        for j in range(9):
+            slot = min(int(r[k, j] * cnt), max(cnt - 1, 0))
+            exp[k, j] = bank.queue[c, slot]
+    assert torch.equal(got, exp)
+
+
 def test_sample_is_uniform_over_entries():
     torch.manual_seed(10)
     bank = ClassQueueMemoryBank(num_classes=1, dim=1, lengths=[4])

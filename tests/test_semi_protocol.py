@@ -127,3 +127,39 @@ def test_table_cells_show_every_seed():
         '44.07 ± 2.61 (seeds 0/1/2: 47.08 / 42.39 / 42.75)'
     assert tool.mean_std([45.07], [0]) == '45.07 (seed 0: 45.07)'
     assert tool.mean_std([], []) == '-'
+
+
+def test_child_env_adds_malloc_reuse_unless_set(monkeypatch):
+    tool = load_tool()
+    for key in tool.MALLOC_REUSE_ENV:
+        monkeypatch.delenv(key, raising=False)
+    env = tool.child_env(True)
+    assert env['PYTHONPATH'].split(os.pathsep)[0] == ROOT
+    assert {k: env[k] for k in tool.MALLOC_REUSE_ENV} == tool.MALLOC_REUSE_ENV
+    assert not set(tool.MALLOC_REUSE_ENV) & set(tool.child_env(False))
+    monkeypatch.setenv('MALLOC_MMAP_MAX_', '7')  # the user's own setting wins
+    assert tool.child_env(True)['MALLOC_MMAP_MAX_'] == '7'
+
+
+@pytest.mark.slow
+def test_train_speed_pairs_runs_and_checks_weights(tmp_path):
+    """tools/benchmark/train_speed.py: one round of 2 U2PL iterations with
+    and without memory reuse, same weights."""
+    from mmseg_u2pl.datasets.synthetic import generate_synthetic_dataset
+    generate_synthetic_dataset(str(tmp_path / 'data/synthetic'), num_train=20, num_val=2,
+                               seed=5)
+    subprocess.run([sys.executable, osp.join(ROOT, 'tools/make_semi_splits.py'), 'mmseg',
+                    '--data-root', 'data/synthetic', '--num-labeled', '4', '--seed', '0',
+                    '--out', 'splits/seed0'], cwd=tmp_path, check=True, capture_output=True)
+    cmd = [sys.executable, osp.join(ROOT, 'tools/benchmark/train_speed.py'),
+           osp.join(ROOT, 'configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py'), '--split-dir',
+           'splits/seed0', '--iters', '2', '--rounds', '1', '--work-dir', 'work',
+           '--cfg-options', 'train_dataloader.num_workers=0',
+           'train_dataloader.persistent_workers=False']
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    assert '| 0 |' in out and '| yes |' in out
+    assert 'weights bit-identical in every round: yes' in out

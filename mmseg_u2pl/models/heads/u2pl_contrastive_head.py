@@ -119,11 +119,13 @@ def class_positives(anchor_mask: Tensor, feats: Tensor) -> Tuple[Tensor, Tensor]
     return (m.t() @ feats) / counts.clamp(min=1)[:, None], counts
 
 
-def _similarities(anchors: Tensor, positives: Tensor, negatives: Tensor,
-                  temperature: float) -> Tuple[Tensor, Tensor]:
+def _similarities(anchors: Tensor, positives: Tensor, negatives: Tensor, temperature: float,
+                  negatives_normalized: bool = False) -> Tuple[Tensor, Tensor]:
     a = F.normalize(anchors, dim=-1)
     pos = (a * F.normalize(positives, dim=-1)[:, None]).sum(-1) / temperature
-    neg = torch.einsum('cmd,cmnd->cmn', a, F.normalize(negatives, dim=-1)) / temperature
+    if not negatives_normalized:
+        negatives = F.normalize(negatives, dim=-1)
+    neg = torch.einsum('cmd,cmnd->cmn', a, negatives) / temperature
     return pos, neg
 
 
@@ -142,7 +144,8 @@ def _masked_class_mean(per_anchor: Tensor, valid: Tensor, anchors: Tensor) -> Te
 
 
 def infonce_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
-                 valid: Tensor, temperature: float = 0.5) -> Tensor:
+                 valid: Tensor, temperature: float = 0.5,
+                 negatives_normalized: bool = False) -> Tensor:
     """Pixel InfoNCE L_c (Eq. 4) with cosine similarity <.,.>.
 
     -1/(C M) sum_c sum_i log[e^{<z_ci,z_c+>/tau} /
@@ -154,22 +157,30 @@ def infonce_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
         negatives (Tensor): (C, M, N, D) z_cij^-.
         valid (Tensor): (C, M) bool, which anchors count. The average runs
             over the valid anchors of each class, then over classes.
+        temperature (float): tau.
+        negatives_normalized (bool): The negatives are unit vectors already
+            (as :class:`U2PLContrastiveHead` pushes them into the memory
+            bank), so they are not normalised again (the largest tensor of
+            the loss: C x M x N x D).
     """
-    pos, neg = _similarities(anchors, positives, negatives, temperature)
+    pos, neg = _similarities(anchors, positives, negatives, temperature,
+                             negatives_normalized)
     logits = torch.cat([pos[..., None], neg], dim=-1)
     per_anchor = torch.logsumexp(logits, dim=-1) - pos
     return _masked_class_mean(per_anchor, valid, anchors)
 
 
 def binary_contrastive_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
-                            valid: Tensor, temperature: float = 0.5) -> Tensor:
+                            valid: Tensor, temperature: float = 0.5,
+                            negatives_normalized: bool = False) -> Tensor:
     """Binary alternative L_b (supplementary Sec. D, Eq. 1).
 
     -1/(C M N) sum_c sum_i sum_j log[e^{<z_ci,z_c+>/tau} /
     (e^{<z_ci,z_c+>/tau} + e^{<z_ci,z_cij->/tau})]; arguments as
     :func:`infonce_loss`.
     """
-    pos, neg = _similarities(anchors, positives, negatives, temperature)
+    pos, neg = _similarities(anchors, positives, negatives, temperature,
+                             negatives_normalized)
     per_anchor = F.softplus(neg - pos[..., None]).mean(-1)
     return _masked_class_mean(per_anchor, valid, anchors)
 
@@ -316,8 +327,9 @@ class U2PLContrastiveHead(BaseModule):
             is_labeled (Tensor): (B,) bool.
             unreliable (Tensor): (B, h, w) bool, unlabeled pixels with
                 H > gamma_t (ignored for labeled images).
-            memory_bank (ClassQueueMemoryBank, optional): Q_c. ``None``
-                samples negatives from this batch only (Tab. 6 "w/o Q_c").
+            memory_bank (ClassQueueMemoryBank, optional): Q_c; the new
+                negatives are pushed as unit vectors. ``None`` samples
+                negatives from this batch only (Tab. 6 "w/o Q_c").
 
         Returns:
             tuple: the weighted loss ``lambda_c * L_c`` and a dict of
@@ -345,18 +357,22 @@ class U2PLContrastiveHead(BaseModule):
         a_idx, a_valid = _sample_per_class(anchor_mask, M, self.sample_with_replacement)
         anchors = z_s[a_idx]  # (C, M, D)
 
+        # negatives are compared by cosine: normalise the (P, D) teacher
+        # features once, not the (C, M, N, D) sample (the bank keeps unit vectors)
+        z_t_unit = F.normalize(z_t, dim=-1)
         if memory_bank is not None:
             pix, cls = self._select_push(neg_mask)
-            memory_bank.push(z_t[pix], cls)
+            memory_bank.push(z_t_unit[pix], cls)
             negatives = memory_bank.sample(classes, M * N).view(self.num_classes, M, N, D)
             has_neg = memory_bank.count > 0
         else:
             n_idx, n_valid = _sample_per_class(neg_mask, M * N, replacement=True)
-            negatives = z_t[n_idx].view(self.num_classes, M, N, D)
+            negatives = z_t_unit[n_idx].view(self.num_classes, M, N, D)
             has_neg = n_valid[:, 0]
         valid = a_valid & has_neg[:, None]
         loss_fn = infonce_loss if self.loss_type == 'infonce' else binary_contrastive_loss
-        loss = loss_fn(anchors, positives, negatives, valid, self.temperature)
+        loss = loss_fn(anchors, positives, negatives, valid, self.temperature,
+                       negatives_normalized=True)
         stats = dict(
             contrast_classes=(valid.any(1)).sum().to(torch.float32),
             contrast_negatives=neg_mask.sum().to(torch.float32))

@@ -157,4 +157,8 @@ class ClassQueueMemoryBank(nn.Module):
         r = torch.rand(classes.numel(), num, device=self.queue.device)
         idx = (r * cnt[:, None]).long().clamp(min=0)
         idx = torch.minimum(idx, (cnt[:, None] - 1).clamp(min=0))
-        return self.queue[classes[:, None], idx]
+        # rows of the flattened (C * slots, dim) buffer: index_select copies
+        # whole rows, several times faster than 2-D advanced indexing
+        rows = classes[:, None] * self.queue.shape[1] + idx
+        flat = self.queue.view(-1, self.dim)
+        return flat.index_select(0, rows.view(-1)).view(classes.numel(), num, self.dim)
