@@ -60,3 +60,22 @@ def test_readme_quotes_every_record_and_the_seed_means():
         cell = tool.mean_std([r['final']['mIoU'] for r in runs], [r['seed'] for r in runs])
         mean_std = cell.split(' (')[0]  # '44.07 ± 2.61'
         assert mean_std in section, f'README lacks the mean ± std of {config} {split}: {cell}'
+
+
+def test_rerun_with_current_code_has_the_same_curve_within_30_minutes():
+    """benchmarks/camvid/cpu-rerun: U2PL seed 0 trained again after the
+    speed-ups (README, sizing): same val curve and per-class IoU as the
+    recorded run, and under the `cpu` protocol's 30 minutes."""
+    with open(osp.join(ROOT, 'benchmarks/camvid/cpu-rerun/u2pl/1-8/seed0/result.json')) as f:
+        rerun = json.load(f)
+    with open(osp.join(RECORDS, 'u2pl/1-8/seed0/result.json')) as f:
+        recorded = json.load(f)
+    assert sorted(rerun['curve']) == sorted(recorded['curve'])
+    for it, metrics in rerun['curve'].items():
+        for key, value in metrics.items():
+            assert round(value, 2) == round(recorded['curve'][it][key], 2), (it, key)
+    assert rerun['per_class_iou'] == recorded['per_class_iou']
+    assert rerun['segments'] == 1 and rerun['killed_segments'] == 0
+    assert rerun['train_seconds'] < 30 * 60
+    with open(osp.join(ROOT, 'README.md')) as f:
+        assert f"{rerun['train_seconds']} s" in f.read()
