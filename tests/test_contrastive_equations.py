@@ -272,13 +272,13 @@ def test_loss_with_unit_negatives_given_as_normalized(fn):
     a1, a2 = a.clone().requires_grad_(), a.clone().requires_grad_()
     exp = fn(a1, p, n, valid, 0.5)
     got = fn(a2, p, unit, valid, 0.5, negatives_normalized=True)
-    np.testing.assert_allclose(float(got), float(exp), rtol=1e-12)
+    np.testing.assert_allclose(got.item(), exp.item(), rtol=1e-12)
     exp.backward()
     got.backward()
     np.testing.assert_allclose(a2.grad.numpy(), a1.grad.numpy(), rtol=1e-10, atol=1e-14)
     # and it is really skipped: scaled negatives now change the loss
-    assert not math.isclose(float(fn(a, p, 3 * unit, valid, 0.5, negatives_normalized=True)),
-                            float(exp), rel_tol=1e-6)
+    assert not math.isclose(fn(a, p, 3 * unit, valid, 0.5, negatives_normalized=True).item(),
+                            exp.item(), rel_tol=1e-6)
 
 
 @pytest.mark.parametrize('tau', [0.5, 0.1, 1.0])
