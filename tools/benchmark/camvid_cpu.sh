@@ -14,5 +14,7 @@ $SP --configs suponly u2pl --splits 1-8 --seeds 0 1 2 || true
 # Tab. 6 ablation at 1/8, seed 0 (first what L_c and its unreliable negatives buy)
 $SP --configs u2pl_tab6-row1_no-lc u2pl_tab6-row5_no-unreliable u2pl_tab6-row2_lc-only \
     u2pl_tab6-row3_no-dpa u2pl_tab6-row4_no-prt u2pl --splits 1-8 --seeds 0 || true
+# more seeds as time allows: U2PL (L_b) seeds 1 and 2
+$SP --configs u2pl-lb --splits 1-8 --seeds 0 1 2 || true
 # the headline table
 $SP --configs suponly cutmix-seg u2pl u2pl-lb --splits 1-8 --seeds 0 1 2 --report-only
