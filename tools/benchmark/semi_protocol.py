@@ -157,13 +157,18 @@ def per_class_iou(log_text: str) -> Dict[str, float]:
     return result
 
 
-def max_iters_of(cfg_path: str, cfg_options: List[str]) -> int:
+def load_config(cfg_path: str, cfg_options: List[str]):
+    """The config with ``key=value`` overrides merged as ``--cfg-options`` does."""
     from mmengine.config import Config, DictAction
     cfg = Config.fromfile(cfg_path)
     parser = argparse.ArgumentParser()
     parser.add_argument('--o', nargs='+', action=DictAction, default={})
     cfg.merge_from_dict(parser.parse_args(['--o', *cfg_options] if cfg_options else []).o)
-    return int(cfg.train_cfg.max_iters)
+    return cfg
+
+
+def max_iters_of(cfg_path: str, cfg_options: List[str]) -> int:
+    return int(load_config(cfg_path, cfg_options).train_cfg.max_iters)
 
 
 def evaluate_checkpoint(args, cfg_path, run_dir, max_iters, opts, env, log_path):

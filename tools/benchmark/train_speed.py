@@ -16,7 +16,6 @@ bit-identical (the exit status is 1 if not).
 import argparse
 import hashlib
 import json
-import os
 import os.path as osp
 import statistics
 import subprocess
@@ -25,7 +24,8 @@ import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path[:0] = [ROOT, osp.dirname(osp.abspath(__file__))]
-from semi_protocol import MALLOC_REUSE_ENV, child_env, split_options  # noqa: E402
+from semi_protocol import (MALLOC_REUSE_ENV, child_env, load_config,  # noqa: E402
+                           split_options)
 
 
 def parse_args(argv=None):
@@ -46,16 +46,9 @@ def parse_args(argv=None):
 def child(args) -> None:
     """Train ``args.iters`` iterations; print the loop's seconds and a digest
     of the model's parameters and buffers."""
-    sys.path.insert(0, ROOT)
-    import torch
-    from mmengine.config import Config, DictAction
     from mmengine.runner import Runner
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        p = argparse.ArgumentParser()
-        p.add_argument('--o', nargs='+', action=DictAction)
-        cfg.merge_from_dict(p.parse_args(['--o', *args.cfg_options]).o)
+    cfg = load_config(args.config, args.cfg_options)
     cfg.work_dir = args.work_dir
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=args.iters,
                          val_interval=args.iters + 1)
@@ -74,14 +67,11 @@ def child(args) -> None:
     for key, value in sorted(runner.model.state_dict().items()):
         digest.update(key.encode())
         digest.update(value.detach().cpu().contiguous().numpy().tobytes())
-    print('TRAIN_SPEED ' + json.dumps(dict(seconds=seconds, digest=digest.hexdigest(),
-                                           threads=torch.get_num_threads())), flush=True)
+    print('TRAIN_SPEED ' + json.dumps(dict(seconds=seconds, digest=digest.hexdigest())),
+          flush=True)
 
 
-def run_child(args, reuse: bool) -> dict:
-    opts = list(args.cfg_options)
-    if args.split_dir:
-        opts = split_options(args.config, args.split_dir, args.data_root) + opts
+def run_child(args, opts: list, reuse: bool) -> dict:
     work_dir = osp.join(args.work_dir, 'reuse' if reuse else 'system')
     cmd = [sys.executable, osp.abspath(__file__), args.config, '--child', '--iters',
            str(args.iters), '--work-dir', work_dir]
@@ -110,10 +100,13 @@ def main(argv=None) -> int:
           f'reuse = {MALLOC_REUSE_ENV}')
     print('| round | system s | reuse s | reuse / system | same weights |')
     print('|---|---:|---:|---:|---|')
+    opts = list(args.cfg_options)
+    if args.split_dir:
+        opts = split_options(args.config, args.split_dir, args.data_root) + opts
     ratios, same = [], True
     for r in range(args.rounds):
         order = [False, True] if r % 2 == 0 else [True, False]
-        res = {reuse: run_child(args, reuse) for reuse in order}
+        res = {reuse: run_child(args, opts, reuse) for reuse in order}
         ratio = res[True]['seconds'] / res[False]['seconds']
         equal = res[True]['digest'] == res[False]['digest']
         ratios.append(ratio)
