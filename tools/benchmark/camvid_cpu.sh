@@ -16,5 +16,7 @@ $SP --configs u2pl_tab6-row1_no-lc u2pl_tab6-row5_no-unreliable u2pl_tab6-row2_l
     u2pl_tab6-row3_no-dpa u2pl_tab6-row4_no-prt u2pl --splits 1-8 --seeds 0 || true
 # more seeds as time allows: U2PL (L_b) seeds 1 and 2
 $SP --configs u2pl-lb --splits 1-8 --seeds 0 1 2 || true
+# more seeds: CutMix-Seg seeds 1 and 2
+$SP --configs cutmix-seg --splits 1-8 --seeds 0 1 2 || true
 # the headline table
 $SP --configs suponly cutmix-seg u2pl u2pl-lb --splits 1-8 --seeds 0 1 2 --report-only
