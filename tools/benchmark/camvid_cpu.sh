@@ -18,7 +18,7 @@ $SP --configs u2pl_tab6-row1_no-lc u2pl_tab6-row5_no-unreliable u2pl_tab6-row2_l
 $SP --configs u2pl-lb --splits 1-8 --seeds 0 1 2 || true
 # more seeds: CutMix-Seg seeds 1 and 2
 $SP --configs cutmix-seg --splits 1-8 --seeds 0 1 2 || true
-# more splits: SupOnly and U2PL at 1/16, seed 0
-$SP --configs suponly u2pl --splits 1-16 --seeds 0 || true
+# more splits: SupOnly and U2PL at 1/16 and 1/4, seed 0
+$SP --configs suponly u2pl --splits 1-16 1-4 --seeds 0 || true
 # the headline table
 $SP --configs suponly cutmix-seg u2pl u2pl-lb --splits 1-8 --seeds 0 1 2 --report-only
