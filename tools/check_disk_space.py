@@ -19,14 +19,15 @@ GIB = 2**30
 
 def parse_need(text: str) -> Tuple[str, float]:
     """Split ``DIR:GB`` at its last colon."""
-    path, sep, gb = text.rpartition(':')
+    path, _, gb = text.rpartition(':')
     try:
-        if not sep or not path:
-            raise ValueError
-        return path, float(gb)
+        return (path or _refuse(text)), float(gb)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f'expected DIR:GB (e.g. /tmp:3.5), got {text!r}') from None
+        _refuse(text)
+
+
+def _refuse(text: str):
+    raise argparse.ArgumentTypeError(f'expected DIR:GB (e.g. /tmp:3.5), got {text!r}')
 
 
 def existing_parent(path: str) -> str:
@@ -38,15 +39,16 @@ def existing_parent(path: str) -> str:
 
 def shortfalls(needs: List[Tuple[str, float]], scale: float = 1.0) -> List[str]:
     """Return one message per file system whose free space is below the summed needs."""
-    by_device: Dict[int, List[Tuple[str, float]]] = {}
+    by_device: Dict[int, List[Tuple[str, str, float]]] = {}
     for path, gb in needs:
-        by_device.setdefault(os.stat(existing_parent(path)).st_dev, []).append((path, gb))
+        where = existing_parent(path)
+        by_device.setdefault(os.stat(where).st_dev, []).append((path, where, gb))
     messages = []
     for group in by_device.values():
-        need = scale * sum(gb for _, gb in group)
-        free = shutil.disk_usage(existing_parent(group[0][0])).free / GIB
+        need = scale * sum(gb for _, _, gb in group)
+        free = shutil.disk_usage(group[0][1]).free / GIB
         if free < need:
-            names = ' + '.join(f'{p} ({gb:g} GB)' for p, gb in group)
+            names = ' + '.join(f'{p} ({gb:g} GB)' for p, _, gb in group)
             messages.append(f'{names}: needs {need:.1f} GB, {free:.1f} GB free')
     return messages
 
