@@ -20,12 +20,11 @@ def reference(batches, alpha):
         p = probs.double().numpy()
         g = gt.numpy()
         ent = -(p * np.log(p)).sum(1)  # (B, H, W)
-        flat = np.sort(ent.ravel())
-        n_unrel = int(np.floor(alpha * flat.size + 0.5))
-        cut = flat[flat.size - n_unrel] if n_unrel else np.inf  # lowest unreliable entropy
+        # Eq. 6: H >= np.percentile(H, 100 (1 - alpha)) is unreliable (none if alpha = 0)
+        cut = np.percentile(ent, 100 * (1 - alpha)) if alpha > 0 else np.inf
         label = p.argmax(1)
         for idx in np.ndindex(*g.shape):
-            reliable = ent[idx] < cut
+            reliable = not ent[idx] >= cut
             if g[idx] == IGNORE:
                 continue
             d = rel if reliable else unrel

@@ -14,7 +14,7 @@ from mmseg_u2pl.models.utils.pseudo_labeling import (adaptive_unsup_weight,
                                                      entropy_percentile,
                                                      entropy_threshold_pseudo_labels,
                                                      linear_unreliable_ratio,
-                                                     pixel_entropy)
+                                                     num_unreliable_pixels, pixel_entropy)
 
 IGNORE = 255
 
@@ -38,25 +38,23 @@ def ref_entropy(probs: np.ndarray) -> np.ndarray:
 
 def ref_pseudo_labels(probs: np.ndarray, alpha: float, valid: np.ndarray = None,
                       ignore_index: int = IGNORE):
-    """Eq. 6 by rank: of the n valid pixels, the round(alpha * n) with the
-    highest entropy are ignored; the others get argmax p. (Ties are broken at
-    random by the code; this reference is only used on tie-free data.)
-    gamma = np.percentile(H[valid], 100 (1 - alpha)) (logged only)."""
+    """Eq. 6 as the paper implements it: gamma = np.percentile(H[valid],
+    100 (1 - alpha)); the valid pixels with H >= gamma are ignored, the others
+    get argmax p; alpha = 0 filters nothing. (Only used on tie-free data: the
+    code breaks ties by rank.)"""
     B, C, H, W = probs.shape
     ent = ref_entropy(probs)
     if valid is None:
         valid = np.ones((B, H, W), dtype=bool)
-    coords = [(b, y, x) for b in range(B) for y in range(H) for x in range(W) if valid[b, y, x]]
-    n = len(coords)
-    k = int(math.floor(alpha * n + 0.5))
-    gamma = float(np.percentile(ent[valid], 100.0 * (1.0 - alpha))) if k > 0 else math.inf
-    ranked = sorted(range(n), key=lambda i: (ent[coords[i]], i))  # ascending, stable
+    gamma = float(np.percentile(ent[valid], 100.0 * (1.0 - alpha))) if alpha > 0 else math.inf
     label = np.full((B, H, W), ignore_index, dtype=np.int64)
     reliable = np.zeros((B, H, W), dtype=bool)
-    for i in ranked[:n - k]:
-        b, y, x = coords[i]
-        reliable[b, y, x] = True
-        label[b, y, x] = int(np.argmax(probs[b, :, y, x]))
+    for b in range(B):
+        for y in range(H):
+            for x in range(W):
+                if valid[b, y, x] and not ent[b, y, x] >= gamma:
+                    reliable[b, y, x] = True
+                    label[b, y, x] = int(np.argmax(probs[b, :, y, x]))
     return label, ent, reliable, gamma
 
 
@@ -179,10 +177,10 @@ def test_eq6_matches_reference(seed, alpha):
     gen = torch.Generator().manual_seed(seed)
     probs = random_probs(gen, (3, 5, 6, 7), sharp=2.0)
     label, reliable = _check_eq6(probs, alpha)
-    # top-alpha fraction is ignored (up to the percentile interpolation step)
+    # the percentile rule ignores 1 + floor(alpha (n - 1)) distinct pixels
     n = reliable.numel()
     n_ignored = int((~reliable).sum())
-    assert abs(n_ignored - alpha * n) <= 1.0 + 1e-9, (n_ignored, alpha * n)
+    assert n_ignored == 1 + math.floor(alpha * (n - 1)), (n_ignored, alpha * n)
 
 
 @pytest.mark.parametrize('seed', [5, 6])
@@ -325,6 +323,7 @@ def test_eq6_saturated_teacher_keeps_the_reliable_fraction():
     probs[0, :, 0, :] = 1.0 / 3  # 10 uncertain pixels: H = log 3
     label, ent, reliable, gamma = entropy_threshold_pseudo_labels(probs, 0.2)
     assert float(gamma) == 0.0 and int((ent < gamma).sum()) == 0
+    # as many as for distinct entropies: 1 + floor(0.2 * 99) = 20 unreliable
     assert int(reliable.sum()) == 80
     assert not reliable[0, 0].any()  # the uncertain row is unreliable
     assert (~reliable[0, 1:]).sum() == 10  # then 10 of the 90 tied zeros
@@ -335,3 +334,77 @@ def test_eq6_saturated_teacher_keeps_the_reliable_fraction():
         torch.manual_seed(seed)
         dropped += (~entropy_threshold_pseudo_labels(probs, 0.2)[2][0]).float()
     assert (dropped[1:] > 0).sum() > 40
+
+
+# ------------------------------------------- Eq. 6: the count of the percentile rule
+def _float_edge_cases(limit=300):
+    """(n, alpha) where NumPy's virtual index (n - 1) * (q / 100) lies a
+    rounding error away from an integer (e.g. 3.0000000000000004)."""
+    cases = []
+    for n in range(2, limit):
+        for alpha in (0.1, 0.2, 0.3, 0.7, 0.8, 0.9, 0.05, 0.15):
+            pos = (n - 1) * (100.0 * (1.0 - alpha) / 100.0)
+            if pos != math.floor(pos) and abs(pos - round(pos)) < 1e-9:
+                cases.append((n, alpha))
+    return cases
+
+
+ALPHAS = [0.2, 0.1, 0.05, 0.3, 0.5, 0.15, 0.01, 0.9, 0.25, 0.19, 0.7, 0.2 * (1 - 3 / 80),
+          0.2 * (1 - 7 / 200), 1e-6]
+
+
+def test_unreliable_set_is_numpy_percentile_rule_for_distinct_entropies():
+    """{unreliable} == {H >= np.percentile(H, 100 (1 - alpha))} exactly, for
+    many n and alpha and for the float edge cases of NumPy's index."""
+    rng = np.random.default_rng(0)
+    cases = [(n, a) for n in list(range(1, 120)) + [162, 255, 513] for a in ALPHAS]
+    cases += _float_edge_cases()
+    naive_differs = 0
+    for n, alpha in cases:
+        logits = torch.from_numpy(rng.normal(size=(1, 3, 1, n)) * 2.0)
+        _, ent, reliable, _ = entropy_threshold_pseudo_labels(logits.softmax(1), alpha)
+        h = ent.numpy().ravel()
+        assert len(np.unique(h)) == n
+        unreliable = h >= np.percentile(h, 100 * (1 - alpha))
+        np.testing.assert_array_equal(~reliable.numpy().ravel(), unreliable,
+                                      err_msg=f'n={n} alpha={alpha}')
+        naive_differs += int(unreliable.sum()) != n - math.ceil((n - 1) * (1 - alpha))
+    # the float edge cases are real: a plain ceil() count would miss some
+    assert naive_differs > 0
+
+
+def test_n162_alpha02_ignores_33_not_32():
+    gen = torch.Generator().manual_seed(12)
+    probs = random_probs(gen, (2, 4, 9, 9))  # n = 162 distinct entropies
+    _, ent, reliable, gamma = entropy_threshold_pseudo_labels(probs, 0.2)
+    h = ent.numpy().ravel()
+    assert int((h >= np.percentile(h, 80.0)).sum()) == 33 == 1 + math.floor(0.2 * 161)
+    assert int((~reliable).sum()) == 33  # round(0.2 * 162) would be 32
+    assert float(gamma) == np.percentile(h, 80.0)
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_num_unreliable_pixels_matches_numpy_count(dtype):
+    """Direct check of the count on sorted distinct values (float32 values
+    are compared with NumPy on their float64 value)."""
+    rng = np.random.default_rng(1)
+    for n, alpha in [(n, a) for n in range(1, 90) for a in ALPHAS] + _float_edge_cases(150):
+        vals = torch.from_numpy(np.sort(rng.random(n))).to(dtype)
+        h = vals.double().numpy()
+        if len(np.unique(h)) < n:
+            continue
+        exp = int((h >= np.percentile(h, 100 * (1 - alpha))).sum())
+        assert num_unreliable_pixels(vals, alpha) == exp, (n, alpha)
+    assert num_unreliable_pixels(torch.rand(10), 0.0) == 0
+    assert num_unreliable_pixels(torch.zeros(0), 0.3) == 0
+    # ties (a saturated teacher): the count of distinct values, not the tied group
+    assert num_unreliable_pixels(torch.zeros(162), 0.2) == 33
+
+
+@pytest.mark.parametrize('n', [1, 2, 7, 11, 101, 162])
+def test_percentile_bit_identical_to_numpy_float64(n):
+    rng = np.random.default_rng(200 + n)
+    vals = rng.random(n)
+    for q in PERCENTILES + [100 * (1 - a) for a in ALPHAS]:
+        assert float(entropy_percentile(torch.from_numpy(vals), float(q))) == \
+            np.percentile(vals, q), (n, q)

@@ -10,8 +10,8 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    'pixel_entropy', 'entropy_percentile', 'entropy_threshold_pseudo_labels',
-    'adaptive_unsup_weight', 'linear_unreliable_ratio'
+    'pixel_entropy', 'entropy_percentile', 'num_unreliable_pixels',
+    'entropy_threshold_pseudo_labels', 'adaptive_unsup_weight', 'linear_unreliable_ratio'
 ]
 
 
@@ -28,30 +28,92 @@ def pixel_entropy(probs: Tensor, dim: int = 1) -> Tensor:
     return -torch.xlogy(probs, probs).sum(dim=dim)
 
 
+def _linear_percentile_position(n: int, q: float) -> Tuple[int, float]:
+    """Where ``np.percentile(x, q)`` (method 'linear') reads a sorted ``x``.
+
+    Mirrors NumPy's float64 arithmetic: the virtual index is
+    ``(n - 1) * (q / 100)``; the result interpolates between ``x[lo]`` and
+    ``x[lo + 1]`` with weight ``frac``. Positions at or past the end read
+    the largest value (``lo = n - 1``, ``frac = 0``).
+
+    Returns:
+        tuple: ``(lo, frac)``.
+    """
+    pos = (n - 1) * (q / 100.0)
+    if pos >= n - 1:
+        return n - 1, 0.0
+    lo = math.floor(pos)
+    return lo, pos - lo
+
+
+def _linear_interpolation(a: float, b: float, t: float) -> float:
+    """NumPy's ``_lerp`` in float64: ``a + (b - a) t`` for ``t < 0.5``,
+    ``b - (b - a)(1 - t)`` otherwise (bit-identical to ``np.percentile``)."""
+    diff = b - a
+    return a + diff * t if t < 0.5 else b - diff * (1.0 - t)
+
+
 def entropy_percentile(values: Tensor, q: float) -> Tensor:
     """The ``q``-th percentile (0-100) of ``values``, as ``np.percentile``.
 
     Uses linear interpolation between the two nearest ranks, like NumPy's
-    default; unlike ``torch.quantile`` it has no input-size limit.
+    default, with NumPy's float64 arithmetic (bit-identical for float64
+    input); unlike ``torch.quantile`` it has no input-size limit.
 
     Args:
         values (Tensor): Any shape; flattened. Must not be empty.
         q (float): Percentile in [0, 100].
 
     Returns:
-        Tensor: A 0-d tensor on ``values.device``.
+        Tensor: A 0-d tensor of ``values.dtype`` on ``values.device``.
     """
     if not 0.0 <= q <= 100.0:
         raise ValueError(f'percentile q must be in [0, 100], got {q}')
     flat = values.reshape(-1)
     if flat.numel() == 0:
         raise ValueError('entropy_percentile got an empty tensor')
+    lo, frac = _linear_percentile_position(flat.numel(), q)
     sorted_vals = flat.sort().values
-    pos = (flat.numel() - 1) * q / 100.0
-    lo = int(pos)
-    hi = min(lo + 1, flat.numel() - 1)
-    frac = pos - lo
-    return sorted_vals[lo] + (sorted_vals[hi] - sorted_vals[lo]) * frac
+    value = float(sorted_vals[lo])
+    if frac > 0:
+        value = _linear_interpolation(value, float(sorted_vals[lo + 1]), frac)
+    return flat.new_tensor(value)
+
+
+def num_unreliable_pixels(sorted_entropy: Tensor, alpha: float) -> int:
+    """How many of ``n`` pixels Eq. 6 declares unreliable, by rank.
+
+    The paper's rule is ``H >= gamma`` with ``gamma = np.percentile(H,
+    100 (1 - alpha))`` (linear interpolation). Its virtual index is
+    ``pos = (n - 1)(1 - alpha)``; for distinct entropies the set
+    ``{H >= gamma}`` holds the pixels of rank ``>= ceil(pos)`` (ascending), so
+    ``k = n - ceil(pos) = 1 + floor(alpha (n - 1))`` pixels, e.g. 33 (not
+    ``round(0.2 * 162) = 32``) for ``n = 162, alpha = 0.2``. The count is
+    taken from NumPy's float64 arithmetic, so it equals
+    ``|{H >= np.percentile(H, 100 (1 - alpha))}|`` exactly for distinct
+    entropies, also where the interpolated threshold rounds onto the lower
+    neighbour. With ties at the boundary it is the count of distinct
+    entropies in the same ranks (ties never make the whole tied group
+    unreliable). ``alpha = 0`` filters nothing (``k = 0``; the literal rule
+    would drop the single largest entropy).
+
+    Args:
+        sorted_entropy (Tensor): (n,) entropies, ascending.
+        alpha (float): alpha_t in [0, 1).
+
+    Returns:
+        int: k, the number of highest-ranked pixels that are unreliable.
+    """
+    n = sorted_entropy.numel()
+    if alpha == 0 or n == 0:
+        return 0
+    lo, frac = _linear_percentile_position(n, 100.0 * (1.0 - alpha))
+    if frac == 0:
+        return n - lo  # gamma = H_(lo): ranks lo .. n - 1
+    a, b = float(sorted_entropy[lo]), float(sorted_entropy[lo + 1])
+    gamma = _linear_interpolation(a, b, frac)
+    # gamma in (a, b]: ranks lo + 1 ..; rounded onto a distinct a: ranks lo ..
+    return n - lo - 1 + int(a < b and gamma <= a)
 
 
 def entropy_threshold_pseudo_labels(
@@ -63,14 +125,16 @@ def entropy_threshold_pseudo_labels(
 
     The paper defines the unreliable pixels as those "whose entropy is on top
     alpha_t" and implements it as ``H >= gamma_t`` with
-    ``gamma_t = np.percentile(H, 100 * (1 - alpha_t))``. The two agree when
-    entropies are distinct, but a confident teacher saturates the softmax so
-    that many pixels have entropy exactly 0; the threshold is then 0 and the
-    strict comparison rejects *every* pixel. Here the definition is applied by
-    rank: of the ``n`` valid pixels, the ``round(alpha * n)`` with the highest
-    entropy are unreliable, the rest reliable; ties are broken at random (a
-    fixed order would always drop the same image region of a saturated
-    teacher). ``gamma_t`` is still returned (as the percentile) for logging.
+    ``gamma_t = np.percentile(H, 100 * (1 - alpha_t))``. For distinct
+    entropies the unreliable set here is exactly that set (its size,
+    ``1 + floor(alpha (n - 1))`` for ``n`` valid pixels, is derived in
+    :func:`num_unreliable_pixels`). Ties are handled by rank: a confident
+    teacher saturates the softmax so that many pixels have entropy exactly 0;
+    the threshold is then 0 and the literal comparison would reject *every*
+    pixel. Instead the same number of highest-entropy pixels is unreliable,
+    the rest reliable, and ties are broken at random (a fixed order would
+    always drop the same image region of a saturated teacher).
+    ``alpha = 0`` filters nothing. ``gamma_t`` is returned for logging.
 
     Args:
         probs (Tensor): (B, C, H, W) teacher probabilities.
@@ -93,13 +157,14 @@ def entropy_threshold_pseudo_labels(
     if valid is None:
         valid = torch.ones_like(label, dtype=torch.bool)
     n = int(valid.sum())
-    num_unreliable = int(math.floor(alpha * n + 0.5))
-    if num_unreliable > 0:
+    if alpha > 0 and n > 0:
         ent_valid = entropy[valid]
-        gamma = entropy_percentile(ent_valid, 100.0 * (1.0 - alpha))
         # random order among equal entropies: shuffle, then stable sort
         perm = torch.randperm(n, device=probs.device)
-        order = perm[torch.sort(ent_valid[perm], stable=True).indices]
+        sorted_ent, idx = torch.sort(ent_valid[perm], stable=True)
+        order = perm[idx]
+        num_unreliable = num_unreliable_pixels(sorted_ent, alpha)
+        gamma = entropy_percentile(sorted_ent, 100.0 * (1.0 - alpha))
         keep = torch.zeros(n, dtype=torch.bool, device=probs.device)
         keep[order[:n - num_unreliable]] = True
         reliable = torch.zeros_like(valid)
