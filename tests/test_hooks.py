@@ -123,3 +123,52 @@ def test_partition_hook_checks_the_loader():
     runner.train_dataloader.sampler = SimpleNamespace()
     with pytest.raises(TypeError, match='SemiSupervisedSampler'):
         EntropyPartitionHook().before_train(runner)
+
+
+def _sgd_step(model):
+    """Stands in for the optimizer step of the student (weights and BN)."""
+    with torch.no_grad():
+        for p in model.student.parameters():
+            p.add_(torch.randn_like(p))
+        model.student[1].running_mean.add_(0.5)
+        model.student[1].num_batches_tracked.add_(1)
+
+
+def test_reset_first_epoch_ends_with_teacher_equal_to_student():
+    """Authors' code: during the first semi epoch the teacher is the student
+    (it aliases the student's tensors, so it follows every SGD step). Driven
+    step by step: before, in and after the reset window [2, 5)."""
+    model = TwoNets()
+    model.semi_start_iter, model.iters_per_epoch = 2, 3
+    hook = MeanTeacherHook(decay=0.9, reset_first_epoch=True)
+    for it in range(0, 9):
+        runner = runner_at(model, it)
+        hook.before_train_iter(runner, 0)
+        if 2 <= it < 5:  # pseudo-labels of this step come from the current student
+            assert all(torch.equal(a, b) for a, b in zip(flat(model.student),
+                                                         flat(model.teacher)))
+        _sgd_step(model)
+        t_before, s = flat(model.teacher), flat(model.student)
+        hook.after_train_iter(runner, 0)
+        if it < 5:  # warm start and reset window: teacher == student exactly
+            for part in (False, True):
+                assert all(torch.equal(a, b) for a, b in
+                           zip(flat(model.student, part), flat(model.teacher, part))), it
+        else:  # then EMA, warm-up counter k from the semi start
+            k = it - 2
+            d = min(1 - 1 / (k + 1), 0.9)
+            for tb, sv, ta in zip(t_before, s, flat(model.teacher)):
+                assert torch.allclose(ta, d * tb + (1 - d) * sv, atol=1e-6)
+            assert not torch.equal(flat(model.teacher)[0], flat(model.student)[0])
+
+
+def test_without_reset_first_epoch_the_teacher_lags_after_the_first_semi_step():
+    model = TwoNets()
+    model.semi_start_iter, model.iters_per_epoch = 2, 3
+    hook = MeanTeacherHook(decay=0.9)
+    for it in range(0, 4):
+        hook.before_train_iter(runner_at(model, it), 0)
+        _sgd_step(model)
+        hook.after_train_iter(runner_at(model, it), 0)
+    # k = 0 copies (decay 0), k = 1 averages with decay 1/2
+    assert not torch.equal(flat(model.teacher)[0], flat(model.student)[0])

@@ -23,8 +23,13 @@ class MeanTeacherHook(Hook):
       but evaluation, which runs the teacher, stays meaningful); so at the end
       of warm start the teacher is the student, and it is copied once more
       right before the first semi-supervised iteration.
-      ``reset_first_epoch=True`` instead copies before every iteration of the
-      first semi-supervised epoch, as the authors' code does.
+      ``reset_first_epoch=True`` instead makes the teacher the student during
+      the whole first semi-supervised epoch, as the authors' code does: it is
+      copied before every iteration of that epoch (the pseudo-labels come from
+      the current student) and again after it (the authors' teacher aliases
+      the student's tensors, so it follows the SGD step). At the end of the
+      epoch teacher == student exactly; the EMA (and its warm-up counter k)
+      runs from the next iteration on.
     - BN buffers (``bn_buffers``): the teacher predicts in eval mode, so its
       BN statistics are what it uses. ``'ema'`` (default) averages the
       floating-point buffers (running mean/var) with the same decay as the
@@ -42,7 +47,8 @@ class MeanTeacherHook(Hook):
         warmup (bool): Use the ``1 - 1/(k+1)`` warm-up. Defaults to True.
         bn_buffers (str): ``'ema'`` or ``'copy'``. Defaults to ``'ema'``.
         reset_first_epoch (bool): Authors' code: teacher = student during the
-            first semi-supervised epoch. Defaults to False.
+            first semi-supervised epoch (``model.iters_per_epoch`` iterations,
+            set by :class:`EntropyPartitionHook`). Defaults to False.
     """
     priority = 'NORMAL'
 
@@ -76,15 +82,19 @@ class MeanTeacherHook(Hook):
     def before_train(self, runner: Runner) -> None:
         self._model(runner)
 
+    def _in_reset_window(self, model, k: int) -> bool:
+        """Whether semi-supervised step ``k`` (0-based) lies in the first
+        semi-supervised epoch and ``reset_first_epoch`` is on."""
+        if not self.reset_first_epoch:
+            return False
+        epoch_len = getattr(model, 'iters_per_epoch', 0)
+        return 0 <= k < max(1, round(epoch_len))
+
     def before_train_iter(self, runner: Runner, batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:
         model = self._model(runner)
-        start = getattr(model, 'semi_start_iter', 0)
-        copy_now = runner.iter == start
-        if self.reset_first_epoch:
-            epoch_len = getattr(model, 'iters_per_epoch', 0)
-            copy_now = start <= runner.iter < start + max(1, round(epoch_len))
-        if copy_now:
+        k = runner.iter - getattr(model, 'semi_start_iter', 0)
+        if k == 0 or self._in_reset_window(model, k):
             self.momentum_update(model, decay=0.0)
 
     def after_train_iter(self, runner: Runner, batch_idx: int,
@@ -92,7 +102,8 @@ class MeanTeacherHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         model = self._model(runner)
         k = runner.iter - getattr(model, 'semi_start_iter', 0)
-        if k < 0:  # warm start: follow the student exactly
+        if k < 0 or self._in_reset_window(model, k):
+            # warm start / authors' first semi epoch: follow the student exactly
             self.momentum_update(model, decay=0.0)
             return
         if (k + 1) % self.interval != 0:
