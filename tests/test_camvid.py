@@ -92,7 +92,11 @@ def test_camvid_config_builds_with_the_protocols_schedule(path):
     assert labeled == ref.train_dataloader.dataset.labeled
     seg = getattr(model, 'student', model)
     assert seg.decode_head.num_classes == 11
-    assert seg.backbone.depth == (18 if protocol == 'cpu' else 50)
+    if protocol == 'pretrained':
+        assert seg.backbone.init_cfg['type'] == 'CheckedPretrained'
+        assert type(seg.backbone.timm_model).__name__ == 'EfficientNetFeatures'
+    else:
+        assert seg.backbone.depth == (18 if protocol == 'cpu' else 50)
     name = osp.basename(path)[:-3]
     if name == 'suponly':
         assert cfg.train_dataloader.batch_size == ref.train_dataloader.sampler.labeled_per_batch
