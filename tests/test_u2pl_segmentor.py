@@ -195,3 +195,16 @@ def test_plain_checkpoint_file_loads_through_mmengine(tmp_path):
     for k, v in plain.state_dict().items():
         assert torch.equal(model.student.state_dict()[k], v), k
         assert torch.equal(model.teacher.state_dict()[k], v), k
+
+
+def test_more_labeled_than_unlabeled_images():
+    """3 labeled + 1 unlabeled per GPU: the labeled rows of the unreliable
+    mask have the labeled count, not min(B_l, B_u)."""
+    torch.manual_seed(0)
+    model = build(semi_train_cfg=dict(cutmix_prob=0.0))
+    model.train()
+    model.student.contrastive_head.positive_threshold = 0.0  # anchors at random init
+    losses = run_loss(model, make_batch(num_labeled=3, num_unlabeled=1))
+    assert float(losses['contrast_classes']) > 0
+    for k, v in losses.items():
+        assert torch.isfinite(v).all(), k

@@ -168,7 +168,8 @@ class U2PLSemiSegmentor(SemiBaseSegmentor):
             gt = torch.stack([ds.gt_sem_seg.data[0] for ds in ds_l]).long()
             labels = torch.cat([self.labels_to(gt, size), self.labels_to(pseudo, size)])
             unreliable_u = self.labels_to((valid_u & ~reliable).long(), size).bool()
-            unreliable = torch.cat([torch.zeros_like(unreliable_u[:B_l]), unreliable_u])
+            unreliable = torch.cat([unreliable_u.new_zeros((B_l, ) + tuple(size)),
+                                    unreliable_u])
             is_labeled = torch.arange(x_all.shape[0], device=x_all.device) < B_l
         loss, stats = head.loss(rep_s, rep_t, labels, torch.cat([probs_l, probs_u]),
                                 is_labeled, unreliable, self.memory_bank)
