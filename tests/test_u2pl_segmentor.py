@@ -153,7 +153,7 @@ def test_padding_is_not_pseudo_labeled():
     """An unlabeled image smaller than the crop is padded by the preprocessor;
     the padded pixels are invalid (ignored), the real ones valid."""
     from mmseg_u2pl.models.segmentors import SemiBaseSegmentor
-    model = build()
+    model = build(semi_train_cfg=dict(cutmix_prob=0.0))  # CutMix needs 2 unlabeled images
     batch = make_batch(num_labeled=1, num_unlabeled=1)
     batch['inputs'][1] = batch['inputs'][1][:, :20, :28]
     batch['data_samples'][1].set_metainfo(dict(img_shape=(20, 28)))
@@ -208,3 +208,35 @@ def test_more_labeled_than_unlabeled_images():
     assert float(losses['contrast_classes']) > 0
     for k, v in losses.items():
         assert torch.isfinite(v).all(), k
+
+
+def test_cutmix_with_one_unlabeled_image_is_refused_in_the_step():
+    model = build()
+    model.train()
+    with pytest.raises(ValueError, match=r'cutmix_prob=1\.0.*unlabeled_per_batch'):
+        run_loss(model, make_batch(num_labeled=2, num_unlabeled=1))
+    model = build(semi_train_cfg=dict(cutmix_prob=0.0))
+    model.train()
+    losses = run_loss(model, make_batch(num_labeled=2, num_unlabeled=1))
+    assert torch.isfinite(losses['loss_unsup'])
+
+
+def test_cutmix_with_one_unlabeled_image_is_refused_before_training():
+    """EntropyPartitionHook.before_train asks the model about the sampler's
+    unlabeled_per_batch: the run stops before iteration 0."""
+    from types import SimpleNamespace
+
+    from mmseg_u2pl.engine.hooks import EntropyPartitionHook
+
+    def runner(model, unlabeled):
+        sampler = SimpleNamespace(labeled_per_batch=2, unlabeled_per_batch=unlabeled)
+        loader = SimpleNamespace(sampler=sampler, batch_size=2 + unlabeled,
+                                 dataset=SimpleNamespace(num_unlabeled=10))
+        return SimpleNamespace(model=model, train_dataloader=loader, max_iters=20,
+                               logger=SimpleNamespace(info=lambda *a: None))
+
+    model = build(semi_train_cfg=dict(cutmix_prob=0.5))
+    with pytest.raises(ValueError, match=r'cutmix_prob=0\.5.*unlabeled_per_batch'):
+        EntropyPartitionHook().before_train(runner(model, 1))
+    EntropyPartitionHook().before_train(runner(model, 2))
+    EntropyPartitionHook().before_train(runner(build(semi_train_cfg=dict(cutmix_prob=0.0)), 1))

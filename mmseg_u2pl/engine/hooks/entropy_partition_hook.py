@@ -34,6 +34,11 @@ class EntropyPartitionHook(Hook):
     ``alpha_0`` is the model's ``semi_train_cfg.alpha_0``. Everything is a
     function of ``runner.iter``, so a resumed run continues the schedule.
 
+    Before training it checks the loader (``batch_size`` = labeled +
+    unlabeled per batch) and lets the model refuse its per-GPU batch
+    (``model.check_semi_batch(unlabeled_per_batch)``, e.g. CutMix with one
+    unlabeled image), so a bad setting stops the run before iteration 0.
+
     Args:
         warm_start_epochs (float): Epochs of supervised-only training.
             Defaults to 0.
@@ -66,10 +71,13 @@ class EntropyPartitionHook(Hook):
             raise ValueError(
                 f'train_dataloader.batch_size={loader.batch_size} must equal '
                 f'sampler.labeled_per_batch + sampler.unlabeled_per_batch = {per_batch}')
+        model = self._model(runner)
+        if hasattr(model, 'check_semi_batch'):
+            # e.g. CutMix with one unlabeled image per GPU: refuse before iteration 0
+            model.check_semi_batch(sampler.unlabeled_per_batch)
         self.iters_per_epoch = dataset.num_unlabeled / (
             sampler.unlabeled_per_batch * get_world_size())
         self.total_epochs = runner.max_iters / self.iters_per_epoch
-        model = self._model(runner)
         model.semi_start_iter = math.ceil(self.warm_start_epochs * self.iters_per_epoch)
         model.iters_per_epoch = self.iters_per_epoch
         runner.logger.info(

@@ -26,6 +26,8 @@ class U2PLSemiSegmentor(SemiBaseSegmentor):
     1. The teacher (eval mode, no grad) predicts the unlabeled batch.
     2. CutMix (probability ``cutmix_prob``) mixes the unlabeled images, the
        teacher probabilities and the valid-pixel masks with the same boxes.
+       It needs at least two unlabeled images per GPU
+       (:meth:`check_semi_batch`).
     3. Pseudo-labels: argmax of the mixed teacher probabilities; the top
        ``alpha_t`` entropy pixels are ignored (Eq. 5, 6). ``alpha_t`` is set
        per epoch by :class:`EntropyPartitionHook` (Eq. 7).
@@ -106,6 +108,7 @@ class U2PLSemiSegmentor(SemiBaseSegmentor):
             return self._supervised_step(x_l, ds_l)
 
         cfg = self.semi_train_cfg
+        self.check_semi_batch(len(ds_u))
         B_l, (H, W) = len(ds_l), x_u.shape[-2:]
         # 1. teacher prediction of the unlabeled batch
         self.teacher.eval()
@@ -141,6 +144,28 @@ class U2PLSemiSegmentor(SemiBaseSegmentor):
             losses.update(self._contrastive_loss(x_all, B_l, ds_l, dec_feat, probs_u, pseudo,
                                                  reliable, valid_u))
         return losses
+
+    def check_semi_batch(self, unlabeled_per_batch: int) -> None:
+        """Refuse CutMix with fewer than two unlabeled images per GPU.
+
+        CutMix pastes a box of the next unlabeled image of the same batch
+        (:func:`apply_cutmix`); with one image its partner is itself and the
+        step would silently train without CutMix. Called by
+        :class:`EntropyPartitionHook` before training (with the sampler's
+        ``unlabeled_per_batch``) and in every step.
+
+        Raises:
+            ValueError: ``cutmix_prob > 0`` and ``unlabeled_per_batch < 2``.
+        """
+        prob = self.semi_train_cfg['cutmix_prob']
+        if prob > 0 and unlabeled_per_batch < 2:
+            raise ValueError(
+                f'CutMix (semi_train_cfg.cutmix_prob={prob}) mixes each unlabeled image '
+                'with another unlabeled image of the same GPU batch, but there is '
+                f'{unlabeled_per_batch} unlabeled image per GPU '
+                '(train_dataloader.sampler.unlabeled_per_batch): it would be mixed with '
+                'itself. Set unlabeled_per_batch >= 2 (and batch_size to match) or '
+                'cutmix_prob=0.')
 
     def _supervised_step(self, x_l: Tensor, ds_l: SampleList) -> Dict[str, Tensor]:
         feats, logits, dec_feat = self.decode(self.student, x_l)

@@ -53,7 +53,9 @@ def cutmix_masks(batch_size: int,
 def apply_cutmix(masks: Tensor, tensors: List[Tensor]) -> List[Tensor]:
     """Mix every tensor of ``tensors`` with the same boxes.
 
-    Image ``i`` takes the box region from image ``(i + 1) % B``.
+    Image ``i`` takes the box region from image ``(i + 1) % B``. With
+    ``B = 1`` the only image is its own partner and nothing is mixed
+    (:meth:`U2PLSemiSegmentor.check_semi_batch` refuses that setting).
 
     Args:
         masks (Tensor): (B, H, W) bool from :func:`cutmix_masks`.
