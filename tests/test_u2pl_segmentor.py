@@ -210,6 +210,49 @@ def test_more_labeled_than_unlabeled_images():
         assert torch.isfinite(v).all(), k
 
 
+def _one_padded_unlabeled_batch():
+    """1 labeled + 2 unlabeled images; the second unlabeled one is 20 x 28,
+    padded to 32 x 32 by the preprocessor."""
+    batch = make_batch(num_labeled=1, num_unlabeled=2)
+    batch['inputs'][2] = batch['inputs'][2][:, :20, :28]
+    batch['data_samples'][2].set_metainfo(dict(img_shape=(20, 28)))
+    return batch
+
+
+@pytest.mark.parametrize('negatives_from', ['all', 'reliable', 'unreliable'])
+def test_padding_never_becomes_a_negative(negatives_from):
+    """Tab. 6 'all' means all *real* unlabeled pixels: with r_l = 1, r_h = 3
+    and C = 4 every real unlabeled pixel is a negative of two classes, and no
+    padded pixel is pushed into the bank."""
+    torch.manual_seed(0)
+    cfg = tiny_u2pl_cfg(semi_train_cfg=dict(cutmix_prob=0.0))
+    cfg['contrastive_head']['negatives_from'] = negatives_from
+    model = MODELS.build(ConfigDict(cfg))
+    model.init_weights()
+    model.train()
+    head = model.student.contrastive_head
+    pushed = []
+    select = head._select_push
+
+    def spy(neg_mask):
+        pix, cls = select(neg_mask)
+        pushed.append(pix.clone())
+        return pix, cls
+
+    head._select_push = spy
+    data = model.data_preprocessor(_one_padded_unlabeled_batch(), training=True)
+    losses = model.loss(data['inputs'], data['data_samples'])
+    assert torch.isfinite(losses['loss_contrast'])
+    (pix, ) = pushed
+    h = w = 8  # feature resolution of the tiny model (stride 4)
+    b, y, x = pix // (h * w), pix // w % h, pix % w
+    padded = (b == 2) & ((y >= 5) | (x >= 7))  # 20 / 4 = 5 rows, 28 / 4 = 7 columns
+    assert not padded.any()
+    if negatives_from == 'all':
+        real = int(((b == 1) | ((b == 2) & (y < 5) & (x < 7))).sum())
+        assert real == 2 * (64 + 35)  # two classes (ranks 1, 2) per real pixel
+
+
 def test_cutmix_with_one_unlabeled_image_is_refused_in_the_step():
     model = build()
     model.train()

@@ -234,8 +234,10 @@ class U2PLContrastiveHead(BaseModule):
         loss_weight (float): lambda_c. Defaults to 0.1.
         use_rank_threshold (bool): PRT of Tab. 6. Defaults to True.
         negatives_from (str): Which unlabeled pixels may be negatives:
-            'unreliable' (H > gamma_t, the paper), 'reliable' or 'all'
-            (supplementary Tab. A2). Defaults to 'unreliable'.
+            'unreliable' (H > gamma_t, the paper), 'reliable' (the reliable
+            pseudo-labelled pixels) or 'all' (every real unlabeled pixel;
+            batch padding never) (Tab. 6, supplementary Tab. A2). Defaults
+            to 'unreliable'.
         sample_with_replacement (bool): Sample anchors with replacement, as
             the authors' code does (256 anchors x 50 negatives there).
             Defaults to False (M distinct anchors, all if fewer).
@@ -314,7 +316,8 @@ class U2PLContrastiveHead(BaseModule):
              probs: Tensor,
              is_labeled: Tensor,
              unreliable: Tensor,
-             memory_bank=None) -> Tuple[Tensor, dict]:
+             memory_bank=None,
+             valid: Optional[Tensor] = None) -> Tuple[Tensor, dict]:
         """L_c of Algorithm 1 for one batch, at the feature resolution.
 
         Args:
@@ -330,12 +333,16 @@ class U2PLContrastiveHead(BaseModule):
             memory_bank (ClassQueueMemoryBank, optional): Q_c; the new
                 negatives are pushed as unit vectors. ``None`` samples
                 negatives from this batch only (Tab. 6 "w/o Q_c").
+            valid (Tensor, optional): (B, h, w) bool, real pixels (False on
+                batch padding). Defaults to all True.
 
         Returns:
             tuple: the weighted loss ``lambda_c * L_c`` and a dict of
             statistics for logging.
         """
         B, D = rep_student.shape[:2]
+        if valid is None:
+            valid = torch.ones_like(labels, dtype=torch.bool)
         z_s = rep_student.permute(0, 2, 3, 1).reshape(-1, D)
         z_t = rep_teacher.detach().permute(0, 2, 3, 1).reshape(-1, D)
         y = labels.reshape(-1)
@@ -345,7 +352,7 @@ class U2PLContrastiveHead(BaseModule):
         if self.negatives_from == 'reliable':
             unrel = (y != self.ignore_index) & ~lab
         elif self.negatives_from == 'all':
-            unrel = torch.ones_like(unrel)
+            unrel = valid.reshape(-1) & ~lab
 
         anchor_mask = u2pl_anchor_mask(y, p, self.num_classes, self.positive_threshold,
                                        self.ignore_index)

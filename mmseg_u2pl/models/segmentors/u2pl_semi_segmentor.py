@@ -192,10 +192,12 @@ class U2PLSemiSegmentor(SemiBaseSegmentor):
             probs_u = self.resize_like(probs_u, size, self.align_corners)
             gt = torch.stack([ds.gt_sem_seg.data[0] for ds in ds_l]).long()
             labels = torch.cat([self.labels_to(gt, size), self.labels_to(pseudo, size)])
+            valid_l = self.valid_mask(ds_l, tuple(x_all.shape[-2:]), x_all.device)
+            valid = self.labels_to(torch.cat([valid_l, valid_u]).long(), size).bool()
             unreliable_u = self.labels_to((valid_u & ~reliable).long(), size).bool()
             unreliable = torch.cat([unreliable_u.new_zeros((B_l, ) + tuple(size)),
                                     unreliable_u])
             is_labeled = torch.arange(x_all.shape[0], device=x_all.device) < B_l
         loss, stats = head.loss(rep_s, rep_t, labels, torch.cat([probs_l, probs_u]),
-                                is_labeled, unreliable, self.memory_bank)
+                                is_labeled, unreliable, self.memory_bank, valid=valid)
         return dict(loss_contrast=loss, **stats)
