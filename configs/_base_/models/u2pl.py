@@ -6,9 +6,12 @@
 #                contrastive_head={{_base_.u2pl_contrastive_head}}, ...)
 u2pl_contrastive_head = dict(
     type='U2PLContrastiveHead',
+    # 'authors_code': every option marked (A) defaults to what the authors' public
+    # code does (README "Paper vs the authors' code"); a value given here wins
+    reference='paper',
     channels=256,              # representation dim of g
-    num_anchors=50,            # M (paper); the authors' code samples 256 with replacement
-    num_negatives=256,         # N (paper); the authors' code uses 50
+    num_anchors=None,          # (A) M: 50 (paper) / 256 (authors' code)
+    num_negatives=None,        # (A) N: 256 (paper) / 50 (authors' code)
     temperature=0.5,           # tau
     positive_threshold=0.3,    # delta_p
     low_rank=3,                # r_l
@@ -17,7 +20,12 @@ u2pl_contrastive_head = dict(
     loss_weight=0.1,           # lambda_c (the authors' code: 1.0 / world size in effect)
     use_rank_threshold=True,   # PRT (Tab. 6)
     negatives_from='unreliable',  # high-entropy negatives (Tab. 6, Tab. A2)
-    sample_with_replacement=False,  # True: as the authors' code
+    sample_with_replacement=None,  # (A) anchors: False (paper) / True (authors' code)
+    batch_axis_onehot=None,        # (A) False / True: the authors' label_onehot (batch axis)
+    labeled_negatives=None,        # (A) True (Eq. 14) / False: always empty in their code
+    negatives_need_pseudo_label=None,  # (A) False (Eq. 15) / True: and pseudo-label = c
+    positive_with_threshold=None,  # (A) True (Eq. 12) / False: z_c^+ without delta_p
+    average_over_present_classes=None,  # (A) False (mean over classes with anchors) / True
     max_push_per_class=None,   # None: push every negative (FIFO keeps the newest)
     norm_cfg=dict(type='SyncBN', requires_grad=True))
 u2pl_memory_bank = dict(       # Q_c; model.memory_bank=None: in-batch negatives (Tab. 6 w/o Q_c)

@@ -9,6 +9,12 @@ The loss is split into pure functions so each equation can be checked alone:
 :func:`class_positives` (Eq. 12), :func:`infonce_loss` (Eq. 4) and
 :func:`binary_contrastive_loss` (L_b). :class:`U2PLContrastiveHead` samples
 anchors and negatives (Algorithm 1) and ties them together.
+
+Where the authors' public code departs from the paper (reference Sec. 3), the
+head offers the authors' behaviour as named options, the paper staying the
+default; ``reference='authors_code'`` switches all of them at once (see
+:class:`U2PLContrastiveHead`). :func:`batch_axis_onehot` re-implements the
+authors' ``label_onehot``.
 """
 from typing import Optional, Tuple
 
@@ -24,8 +30,78 @@ from ..utils.memory_bank import rank_within_class
 
 __all__ = [
     'U2PLContrastiveHead', 'u2pl_anchor_mask', 'u2pl_negative_mask',
-    'class_positives', 'infonce_loss', 'binary_contrastive_loss'
+    'class_positives', 'infonce_loss', 'binary_contrastive_loss', 'class_indicator',
+    'batch_axis_onehot', 'REFERENCE_DEFAULTS'
 ]
+
+# Defaults of the options where the authors' code departs from the paper
+# (reference Sec. 3), per value of ``U2PLContrastiveHead(reference=...)``.
+REFERENCE_DEFAULTS = dict(
+    paper=dict(
+        num_anchors=50,
+        num_negatives=256,
+        sample_with_replacement=False,
+        batch_axis_onehot=False,
+        labeled_negatives=True,
+        negatives_need_pseudo_label=False,
+        positive_with_threshold=True,
+        average_over_present_classes=False),
+    authors_code=dict(
+        num_anchors=256,
+        num_negatives=50,
+        sample_with_replacement=True,
+        batch_axis_onehot=True,
+        labeled_negatives=False,
+        negatives_need_pseudo_label=True,
+        positive_with_threshold=False,
+        average_over_present_classes=True))
+
+
+def class_indicator(labels: Tensor, num_classes: int, ignore_index: int = 255) -> Tensor:
+    """(P, C) bool ``[y_j = c]``; all False where ``y_j`` is ``ignore_index``
+    or out of range."""
+    valid = (labels != ignore_index) & (labels >= 0) & (labels < num_classes)
+    return F.one_hot(torch.where(valid, labels, 0), num_classes).bool() & valid[:, None]
+
+
+def batch_axis_onehot(labels: Tensor, num_classes: int, ignore_index: int = 255,
+                      valid: Optional[Tensor] = None) -> Tensor:
+    """The authors' ``label_onehot`` (``u2pl/utils/utils.py``) of one group of
+    images: a one-hot scattered along the *batch* axis.
+
+    Their code maps ``ignore_index`` to class 0, scatters the (B, 1, h, w)
+    labels into a (C, B, h, w) zero tensor along dim 0 (so every image writes
+    into batch slot 0) and finally zeroes every pixel whose own label is
+    ``ignore_index``. Hence, with B > 1 images:
+
+    - image 0, pixel x: ``{labels[b, x] : b}`` (ignored labels of the other
+      images count as class 0), or nothing where image 0's own label is
+      ignored;
+    - images 1 .. B-1: nothing.
+
+    Here ``valid`` (real pixels) removes batch padding from the union, as
+    padding is ignored everywhere in this package (the authors pad labels
+    with class 0); with ``valid=None`` every pixel is real.
+
+    Args:
+        labels (Tensor): (B, h, w) long.
+        num_classes (int): C.
+        ignore_index (int): Ignored label value.
+        valid (Tensor, optional): (B, h, w) bool, real pixels.
+
+    Returns:
+        Tensor: (B, C, h, w) bool.
+    """
+    B, h, w = labels.shape
+    out = labels.new_zeros((B, num_classes, h, w), dtype=torch.bool)
+    if B == 0:
+        return out
+    known = (labels != ignore_index) & (labels >= 0) & (labels < num_classes)
+    real = torch.ones_like(known) if valid is None else valid.bool()
+    # ignored (or out-of-range) labels of real pixels are written as class 0
+    onehot = F.one_hot(torch.where(known, labels, 0), num_classes).bool() & real[..., None]
+    out[0] = onehot.any(0).permute(2, 0, 1) & known[0]
+    return out
 
 
 def u2pl_anchor_mask(labels: Tensor, probs: Tensor, num_classes: int,
@@ -44,9 +120,7 @@ def u2pl_anchor_mask(labels: Tensor, probs: Tensor, num_classes: int,
     Returns:
         Tensor: (P, C) bool.
     """
-    valid = (labels != ignore_index) & (labels >= 0) & (labels < num_classes)
-    onehot = F.one_hot(torch.where(valid, labels, 0), num_classes).bool()
-    return onehot & valid[:, None] & (probs > positive_threshold)
+    return class_indicator(labels, num_classes, ignore_index) & (probs > positive_threshold)
 
 
 def _topk_membership(probs: Tensor, k: int) -> Tensor:
@@ -91,7 +165,7 @@ def u2pl_negative_mask(labels: Tensor,
     """
     num_classes = probs.shape[1]
     valid = (labels != ignore_index) & (labels >= 0) & (labels < num_classes)
-    not_gt = ~F.one_hot(torch.where(valid, labels, 0), num_classes).bool() & valid[:, None]
+    not_gt = ~class_indicator(labels, num_classes, ignore_index) & valid[:, None]
     if use_rank_threshold:
         top_low = _topk_membership(probs, low_rank)
         neg_l = not_gt & top_low
@@ -129,8 +203,13 @@ def _similarities(anchors: Tensor, positives: Tensor, negatives: Tensor, tempera
     return pos, neg
 
 
-def _masked_class_mean(per_anchor: Tensor, valid: Tensor, anchors: Tensor) -> Tensor:
+def _masked_class_mean(per_anchor: Tensor, valid: Tensor, anchors: Tensor,
+                       num_present: Optional[Tensor] = None) -> Tensor:
     """Mean over anchors per class, then over classes with >= 1 valid anchor.
+
+    With ``num_present`` (as the authors' code) the sum of the per-class
+    means is divided by ``num_present`` instead, and the loss is 0 when
+    ``num_present <= 1``.
 
     Returns an exact zero still attached to ``anchors`` when nothing is
     valid, so every rank of a DDP job backpropagates through the same graph.
@@ -139,13 +218,19 @@ def _masked_class_mean(per_anchor: Tensor, valid: Tensor, anchors: Tensor) -> Te
     n_per_class = valid.sum(1)
     has = n_per_class > 0
     per_class = (per_anchor * valid).sum(1) / n_per_class.clamp(min=1)
-    loss = (per_class * has).sum() / has.sum().clamp(min=1)
+    total = (per_class * has).sum()
+    if num_present is None:
+        loss = total / has.sum().clamp(min=1)
+    else:
+        loss = torch.where(num_present > 1, total / num_present.clamp(min=1).to(total.dtype),
+                           torch.zeros_like(total))
     return loss + anchors.sum() * 0
 
 
 def infonce_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
                  valid: Tensor, temperature: float = 0.5,
-                 negatives_normalized: bool = False) -> Tensor:
+                 negatives_normalized: bool = False,
+                 num_present: Optional[Tensor] = None) -> Tensor:
     """Pixel InfoNCE L_c (Eq. 4) with cosine similarity <.,.>.
 
     -1/(C M) sum_c sum_i log[e^{<z_ci,z_c+>/tau} /
@@ -162,17 +247,22 @@ def infonce_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
             (as :class:`U2PLContrastiveHead` pushes them into the memory
             bank), so they are not normalised again (the largest tensor of
             the loss: C x M x N x D).
+        num_present (Tensor, optional): Authors' code averaging: the 0-d
+            number of classes present in the batch; the per-class means are
+            summed and divided by it (0 if it is <= 1). ``None``: mean over
+            the classes with a valid anchor.
     """
     pos, neg = _similarities(anchors, positives, negatives, temperature,
                              negatives_normalized)
     logits = torch.cat([pos[..., None], neg], dim=-1)
     per_anchor = torch.logsumexp(logits, dim=-1) - pos
-    return _masked_class_mean(per_anchor, valid, anchors)
+    return _masked_class_mean(per_anchor, valid, anchors, num_present)
 
 
 def binary_contrastive_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
                             valid: Tensor, temperature: float = 0.5,
-                            negatives_normalized: bool = False) -> Tensor:
+                            negatives_normalized: bool = False,
+                            num_present: Optional[Tensor] = None) -> Tensor:
     """Binary alternative L_b (supplementary Sec. D, Eq. 1).
 
     -1/(C M N) sum_c sum_i sum_j log[e^{<z_ci,z_c+>/tau} /
@@ -182,7 +272,7 @@ def binary_contrastive_loss(anchors: Tensor, positives: Tensor, negatives: Tenso
     pos, neg = _similarities(anchors, positives, negatives, temperature,
                              negatives_normalized)
     per_anchor = F.softplus(neg - pos[..., None]).mean(-1)
-    return _masked_class_mean(per_anchor, valid, anchors)
+    return _masked_class_mean(per_anchor, valid, anchors, num_present)
 
 
 def _sample_per_class(mask: Tensor, num: int, replacement: bool) -> Tuple[Tensor, Tensor]:
@@ -219,13 +309,23 @@ class U2PLContrastiveHead(BaseModule):
     the segmentation classifier sees (the input of the decode head's
     ``cls_seg``), so it works with any ``BaseDecodeHead``.
 
+    **Paper vs the authors' code.** The options marked (A) below default to
+    the paper (``reference='paper'``). ``reference='authors_code'`` makes each
+    of them default to what the authors' public code does (reference Sec. 3;
+    values in :data:`REFERENCE_DEFAULTS`); an option given explicitly always
+    wins over ``reference``.
+
     Args:
         in_channels (int): Channels of the decoder feature. ``None``: taken
             from the wrapped decode head's ``channels`` by the segmentor.
         num_classes (int): C. ``None``: taken from the decode head.
         channels (int): Representation dimension. Defaults to 256.
-        num_anchors (int): M, anchors sampled per class. Defaults to 50.
-        num_negatives (int): N, negatives per anchor. Defaults to 256.
+        reference (str): 'paper' (default) or 'authors_code': the defaults
+            of the (A) options.
+        num_anchors (int, optional): (A) M, anchors sampled per class. Paper
+            50; authors' code 256.
+        num_negatives (int, optional): (A) N, negatives per anchor. Paper
+            256; authors' code 50.
         temperature (float): tau. Defaults to 0.5.
         positive_threshold (float): delta_p. Defaults to 0.3.
         low_rank (int): r_l. Defaults to 3.
@@ -238,9 +338,43 @@ class U2PLContrastiveHead(BaseModule):
             pseudo-labelled pixels) or 'all' (every real unlabeled pixel;
             batch padding never) (Tab. 6, supplementary Tab. A2). Defaults
             to 'unreliable'.
-        sample_with_replacement (bool): Sample anchors with replacement, as
-            the authors' code does (256 anchors x 50 negatives there).
-            Defaults to False (M distinct anchors, all if fewer).
+        sample_with_replacement (bool, optional): (A) Sample anchors with
+            replacement. Paper: False (M distinct anchors, all if fewer);
+            authors' code: True.
+        batch_axis_onehot (bool, optional): (A) Authors' code
+            (``label_onehot`` scatters along the batch axis, a bug): the label
+            indicator ``[y_j = c]`` of L_c is :func:`batch_axis_onehot`, taken
+            separately over the labeled and the unlabeled images. With more
+            than one image of a kind per GPU, its first image carries the
+            union of all their labels and the others none, so anchors,
+            positives, the classes present and (with
+            ``negatives_need_pseudo_label``) unlabeled negatives come from the
+            first images only. For unlabeled images the union is over the
+            pseudo-labels before the entropy filter (``pseudo_labels`` of
+            :meth:`loss`), masked by the first image's own reliable pixels
+            for anchors. Eq. 14 (labeled negatives) keeps each pixel's own
+            label. Paper: False.
+        labeled_negatives (bool, optional): (A) Labeled pixels may be
+            negatives (Eq. 14). Authors' code: False (their mask requires
+            ``label == c`` and ``label != c`` at once, so it is always empty).
+            Paper: True.
+        negatives_need_pseudo_label (bool, optional): (A) Authors' code: an
+            unlabeled negative of class c must also have pseudo-label c (the
+            argmax before the entropy filter; under ``batch_axis_onehot`` the
+            union of the first image). With pseudo-labels and ranks from one
+            teacher this set is nearly empty (rank 0 vs ``rank >= r_l``).
+            Paper (Eq. 15): False.
+        positive_with_threshold (bool, optional): (A) z_c^+ is the mean of
+            the anchors A_c, i.e. with p(c) > delta_p (Eq. 12). Authors' code:
+            False, the mean over all pixels with label c (ground truth, or a
+            reliable pseudo-label), without delta_p.
+        average_over_present_classes (bool, optional): (A) Authors' code: L_c
+            is 0 when at most one class is present in the batch (a pixel with
+            label c, as for the positive without delta_p); otherwise the
+            per-class losses are summed and divided by the number of classes
+            present, including those skipped for lack of anchors or
+            negatives. Paper (1/(C M) of Eq. 4): False, the mean over the
+            classes that have anchors and negatives.
         max_push_per_class (int, optional): Cap on new negatives pushed per
             class and step on each rank (random subset). ``None`` pushes all
             (the paper's FIFO; the queue then keeps the newest).
@@ -252,8 +386,9 @@ class U2PLContrastiveHead(BaseModule):
                  in_channels: Optional[int] = None,
                  num_classes: Optional[int] = None,
                  channels: int = 256,
-                 num_anchors: int = 50,
-                 num_negatives: int = 256,
+                 reference: str = 'paper',
+                 num_anchors: Optional[int] = None,
+                 num_negatives: Optional[int] = None,
                  temperature: float = 0.5,
                  positive_threshold: float = 0.3,
                  low_rank: int = 3,
@@ -262,7 +397,12 @@ class U2PLContrastiveHead(BaseModule):
                  loss_weight: float = 0.1,
                  use_rank_threshold: bool = True,
                  negatives_from: str = 'unreliable',
-                 sample_with_replacement: bool = False,
+                 sample_with_replacement: Optional[bool] = None,
+                 batch_axis_onehot: Optional[bool] = None,
+                 labeled_negatives: Optional[bool] = None,
+                 negatives_need_pseudo_label: Optional[bool] = None,
+                 positive_with_threshold: Optional[bool] = None,
+                 average_over_present_classes: Optional[bool] = None,
                  max_push_per_class: Optional[int] = None,
                  norm_cfg: ConfigType = dict(type='SyncBN', requires_grad=True),
                  act_cfg: ConfigType = dict(type='ReLU'),
@@ -272,6 +412,9 @@ class U2PLContrastiveHead(BaseModule):
         if in_channels is None or num_classes is None:
             raise ValueError('U2PLContrastiveHead needs in_channels and num_classes '
                              '(U2PLSemiSegmentor fills them from the decode head)')
+        if reference not in REFERENCE_DEFAULTS:
+            raise ValueError(f'U2PLContrastiveHead reference must be one of '
+                             f'{sorted(REFERENCE_DEFAULTS)}, got {reference!r}')
         if loss_type not in ('infonce', 'binary'):
             raise ValueError(f"loss_type must be 'infonce' or 'binary', got {loss_type!r}")
         if negatives_from not in ('unreliable', 'reliable', 'all'):
@@ -283,11 +426,23 @@ class U2PLContrastiveHead(BaseModule):
             raise ValueError(
                 f'low_rank r_l={low_rank} >= num_classes={num_classes}: no unlabeled pixel '
                 'could ever be a negative; lower r_l (and r_h)')
+        given = dict(num_anchors=num_anchors, num_negatives=num_negatives,
+                     sample_with_replacement=sample_with_replacement,
+                     batch_axis_onehot=batch_axis_onehot,
+                     labeled_negatives=labeled_negatives,
+                     negatives_need_pseudo_label=negatives_need_pseudo_label,
+                     positive_with_threshold=positive_with_threshold,
+                     average_over_present_classes=average_over_present_classes)
+        self.reference = reference
+        for key, value in given.items():
+            setattr(self, key, REFERENCE_DEFAULTS[reference][key] if value is None else value)
+        for key in ('num_anchors', 'num_negatives'):
+            if int(getattr(self, key)) < 1:
+                raise ValueError(f'U2PLContrastiveHead {key} must be >= 1, '
+                                 f'got {getattr(self, key)}')
         self.in_channels = in_channels
         self.num_classes = num_classes
         self.channels = channels
-        self.num_anchors = num_anchors
-        self.num_negatives = num_negatives
         self.temperature = temperature
         self.positive_threshold = positive_threshold
         self.low_rank = low_rank
@@ -296,7 +451,6 @@ class U2PLContrastiveHead(BaseModule):
         self.loss_weight = loss_weight
         self.use_rank_threshold = use_rank_threshold
         self.negatives_from = negatives_from
-        self.sample_with_replacement = sample_with_replacement
         self.max_push_per_class = max_push_per_class
         self.ignore_index = ignore_index
         self.projection = nn.Sequential(
@@ -317,6 +471,7 @@ class U2PLContrastiveHead(BaseModule):
              is_labeled: Tensor,
              unreliable: Tensor,
              memory_bank=None,
+             pseudo_labels: Optional[Tensor] = None,
              valid: Optional[Tensor] = None) -> Tuple[Tensor, dict]:
         """L_c of Algorithm 1 for one batch, at the feature resolution.
 
@@ -333,6 +488,12 @@ class U2PLContrastiveHead(BaseModule):
             memory_bank (ClassQueueMemoryBank, optional): Q_c; the new
                 negatives are pushed as unit vectors. ``None`` samples
                 negatives from this batch only (Tab. 6 "w/o Q_c").
+            pseudo_labels (Tensor, optional): (B, h, w) the teacher's argmax
+                before the entropy filter on unlabeled images
+                (``ignore_index`` on padding; labeled images' values are not
+                used). Needed by ``batch_axis_onehot`` and
+                ``negatives_need_pseudo_label`` when the batch has unlabeled
+                images.
             valid (Tensor, optional): (B, h, w) bool, real pixels (False on
                 batch padding). Defaults to all True.
 
@@ -341,8 +502,15 @@ class U2PLContrastiveHead(BaseModule):
             statistics for logging.
         """
         B, D = rep_student.shape[:2]
+        C = self.num_classes
         if valid is None:
             valid = torch.ones_like(labels, dtype=torch.bool)
+        needs_pseudo = self.batch_axis_onehot or self.negatives_need_pseudo_label
+        if needs_pseudo and pseudo_labels is None and not bool(is_labeled.all()):
+            raise ValueError(
+                'U2PLContrastiveHead with batch_axis_onehot=True or '
+                'negatives_need_pseudo_label=True needs `pseudo_labels` (the unfiltered '
+                'pseudo-labels of the unlabeled images)')
         z_s = rep_student.permute(0, 2, 3, 1).reshape(-1, D)
         z_t = rep_teacher.detach().permute(0, 2, 3, 1).reshape(-1, D)
         y = labels.reshape(-1)
@@ -354,12 +522,33 @@ class U2PLContrastiveHead(BaseModule):
         elif self.negatives_from == 'all':
             unrel = valid.reshape(-1) & ~lab
 
-        anchor_mask = u2pl_anchor_mask(y, p, self.num_classes, self.positive_threshold,
-                                       self.ignore_index)
+        # [y_j = c] as L_c reads it: own label (paper) or the authors' batch-axis
+        # one-hot; unlabeled images by their unfiltered pseudo-label where needed
+        source = labels
+        if needs_pseudo and pseudo_labels is not None:
+            source = torch.where(is_labeled[:, None, None], labels, pseudo_labels)
+        if self.batch_axis_onehot:
+            indicator = torch.zeros((B, C) + tuple(labels.shape[1:]), dtype=torch.bool,
+                                    device=labels.device)
+            for group in (is_labeled, ~is_labeled):
+                indicator[group] = batch_axis_onehot(source[group], C, self.ignore_index,
+                                                     valid[group])
+            indicator = indicator.permute(0, 2, 3, 1).reshape(-1, C)
+        else:
+            indicator = class_indicator(source.reshape(-1), C, self.ignore_index)
+        # pixels with label c: labeled with a known ground truth, unlabeled reliable
+        has_label = (y != self.ignore_index) & (y >= 0) & (y < C)
+        labeled_c = indicator & has_label[:, None]
+        anchor_mask = labeled_c & (p > self.positive_threshold)  # Eq. 9-11
         neg_mask = u2pl_negative_mask(y, p, lab, unrel, self.low_rank, self.high_rank,
                                       self.use_rank_threshold, self.ignore_index)
-        positives, n_anchor = class_positives(anchor_mask, z_t)
-        classes = torch.arange(self.num_classes, device=z_s.device)
+        if not self.labeled_negatives:
+            neg_mask = neg_mask & ~lab[:, None]
+        if self.negatives_need_pseudo_label:
+            neg_mask = neg_mask & (lab[:, None] | indicator)
+        positives, _ = class_positives(
+            anchor_mask if self.positive_with_threshold else labeled_c, z_t)
+        classes = torch.arange(C, device=z_s.device)
         M, N = self.num_anchors, self.num_negatives
         a_idx, a_valid = _sample_per_class(anchor_mask, M, self.sample_with_replacement)
         anchors = z_s[a_idx]  # (C, M, D)
@@ -370,18 +559,19 @@ class U2PLContrastiveHead(BaseModule):
         if memory_bank is not None:
             pix, cls = self._select_push(neg_mask)
             memory_bank.push(z_t_unit[pix], cls)
-            negatives = memory_bank.sample(classes, M * N).view(self.num_classes, M, N, D)
+            negatives = memory_bank.sample(classes, M * N).view(C, M, N, D)
             has_neg = memory_bank.count > 0
         else:
             n_idx, n_valid = _sample_per_class(neg_mask, M * N, replacement=True)
-            negatives = z_t_unit[n_idx].view(self.num_classes, M, N, D)
+            negatives = z_t_unit[n_idx].view(C, M, N, D)
             has_neg = n_valid[:, 0]
-        valid = a_valid & has_neg[:, None]
+        valid_anchor = a_valid & has_neg[:, None]
+        num_present = labeled_c.any(0).sum() if self.average_over_present_classes else None
         loss_fn = infonce_loss if self.loss_type == 'infonce' else binary_contrastive_loss
-        loss = loss_fn(anchors, positives, negatives, valid, self.temperature,
-                       negatives_normalized=True)
+        loss = loss_fn(anchors, positives, negatives, valid_anchor, self.temperature,
+                       negatives_normalized=True, num_present=num_present)
         stats = dict(
-            contrast_classes=(valid.any(1)).sum().to(torch.float32),
+            contrast_classes=(valid_anchor.any(1)).sum().to(torch.float32),
             contrast_negatives=neg_mask.sum().to(torch.float32))
         return self.loss_weight * loss, stats
 

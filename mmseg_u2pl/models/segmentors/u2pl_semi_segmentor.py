@@ -189,9 +189,13 @@ class U2PLSemiSegmentor(SemiBaseSegmentor):
             rep_t = self.teacher.contrastive_head(dec_feat_t)
             size = rep_s.shape[-2:]
             probs_l = self.resize_like(logits_t[:B_l], size, self.align_corners).softmax(1)
+            probs_u_full = probs_u
             probs_u = self.resize_like(probs_u, size, self.align_corners)
             gt = torch.stack([ds.gt_sem_seg.data[0] for ds in ds_l]).long()
             labels = torch.cat([self.labels_to(gt, size), self.labels_to(pseudo, size)])
+            # the teacher's argmax before the entropy filter (authors'-code options)
+            argmax_u = probs_u_full.argmax(1).masked_fill(~valid_u, self.ignore_index)
+            pseudo_all = torch.cat([labels[:B_l], self.labels_to(argmax_u, size)])
             valid_l = self.valid_mask(ds_l, tuple(x_all.shape[-2:]), x_all.device)
             valid = self.labels_to(torch.cat([valid_l, valid_u]).long(), size).bool()
             unreliable_u = self.labels_to((valid_u & ~reliable).long(), size).bool()
@@ -199,5 +203,6 @@ class U2PLSemiSegmentor(SemiBaseSegmentor):
                                     unreliable_u])
             is_labeled = torch.arange(x_all.shape[0], device=x_all.device) < B_l
         loss, stats = head.loss(rep_s, rep_t, labels, torch.cat([probs_l, probs_u]),
-                                is_labeled, unreliable, self.memory_bank, valid=valid)
+                                is_labeled, unreliable, self.memory_bank,
+                                pseudo_labels=pseudo_all, valid=valid)
         return dict(loss_contrast=loss, **stats)
