@@ -112,6 +112,7 @@ def test_camvid_config_builds_with_the_protocols_schedule(path):
         'u2pl_tab6-row3_no-dpa': (True, True, False, True, True, 0.2),
         'u2pl_tab6-row4_no-prt': (True, True, True, False, True, 0.2),
         'u2pl_tab6-row5_no-unreliable': (True, True, True, True, False, 0.2),
+        'u2pl_authors-code': (True, True, True, True, True, 0.2),
     }[name]
     got = (head is not None, model.memory_bank is not None, dynamic,
            None if head is None else head.use_rank_threshold,
@@ -120,6 +121,10 @@ def test_camvid_config_builds_with_the_protocols_schedule(path):
     assert got == expected
     if name == 'u2pl-lb':
         assert head.loss_type == 'binary'
+    if head is not None:
+        assert head.reference == ('authors_code' if name == 'u2pl_authors-code' else 'paper')
+    mt = [h for h in cfg.custom_hooks if h.type == 'MeanTeacherHook'][0]
+    assert mt.get('reset_first_epoch', False) == (name == 'u2pl_authors-code')
 
 
 @pytest.mark.slow

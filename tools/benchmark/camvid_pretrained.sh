@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The CamVid `pretrained` benchmark of README.md (ImageNet EfficientNet-Lite0
+# encoder), in the order the runs were made. Resumable: run it again after an
+# interruption. PYTHON defaults to .venv/bin/python.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-.venv/bin/python}
+SP="$PY tools/benchmark/semi_protocol.py --protocol pretrained"
+[ -d data/camvid ] || $PY tools/dataset_converters/camvid.py
+# 1/16, seed 0: the reference point of the hypothesis runs
+$SP --configs suponly u2pl --splits 1-16 --seeds 0 || true
+# hypothesis 1: the schedule (19 epochs of the unlabeled set here, 80-200 in
+# the paper): the same runs with twice the iterations
+$SP --configs suponly u2pl --splits 1-16 --seeds 0 --work-dir work_dirs/hypotheses/3000it \
+    --cfg-options train_cfg.max_iters=3000 param_scheduler.0.end=3000 || true
