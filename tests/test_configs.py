@@ -33,6 +33,11 @@ def test_config_loads_and_builds(path):
             'open-mmlab://resnet101_v1c'
         assert any(type(m).__name__ == 'SyncBatchNorm' for m in seg.backbone.modules())
         assert seg.backbone.strides == (1, 2, 1, 1) and seg.backbone.dilations == (1, 1, 2, 4)
+    if 'efficientnet-lite0' in name:
+        # the ImageNet encoder, loaded all or nothing, with its own normalisation
+        assert seg.backbone.init_cfg['type'] == 'CheckedPretrained'
+        pre = cfg.model.get('segmentor', cfg.model).data_preprocessor
+        assert (pre.mean, pre.std, pre.bgr_to_rgb) == ([127.0] * 3, [128.0] * 3, True)
     if 'cityscapes' in name:
         assert seg.decode_head.num_classes == 19 and seg.with_auxiliary_head
         assert type(seg.decode_head.sampler).__name__ == 'OHEMPixelSampler'

@@ -16,7 +16,8 @@ import pytest
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS = osp.join(REPO_ROOT, 'tools')
 SHELL_SCRIPTS = ('dist_train.sh', 'dist_test.sh', 'slurm_train.sh',
-                 'slurm_test.sh', 'benchmark/camvid_cpu.sh')
+                 'slurm_test.sh', 'benchmark/camvid_cpu.sh',
+                 'benchmark/camvid_pretrained.sh')
 
 # A tiny ResNetV1c-18 / FCN on 32x32 inputs, 2 classes, trained for 2 iters.
 TINY_CONFIG = """
@@ -253,3 +254,33 @@ def test_train_then_test_end_to_end(tiny_config, tmp_path):
     assert 'mIoU' in out, out[-6000:]
     assert 'Unsupported global' not in out
     assert len(os.listdir(pred_dir)) == 4
+
+
+def test_main_job_shows_training_progress_as_it_comes(tmp_path, capsys):
+    """tools/run_demo.py echoes MMEngine's iteration lines (with the ETA) of
+    the training it runs, and keeps the whole output in the log."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('run_demo', osp.join(TOOLS, 'run_demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    lines = ['11/30 05:00:00 - mmengine - INFO - Config: ...',
+             '11/30 05:00:01 - mmengine - INFO - Iter(train) [ 50/800]  lr: 1e-02  '
+             'eta: 0:01:40  time: 0.13  loss: 1.2',
+             'Traceback-free noise',
+             '11/30 05:00:09 - mmengine - INFO - Iter(test) [60/60]    aAcc: 70.0000  '
+             'mIoU: 17.0000  mAcc: 23.0000']
+    script = tmp_path / 'fake_train.py'
+    script.write_text('import time\n' + ''.join(
+        f'print({line!r}, flush=True)\ntime.sleep(0.01)\n' for line in lines))
+    log = tmp_path / 'train.log'
+    text = demo.run([sys.executable, str(script)], str(log))
+    shown = capsys.readouterr().out.splitlines()
+    assert shown == ['  Iter(train) [ 50/800]  lr: 1e-02  eta: 0:01:40  time: 0.13  loss: 1.2',
+                     '  Iter(test) [60/60]    aAcc: 70.0000  mIoU: 17.0000  mAcc: 23.0000']
+    assert text.splitlines() == lines and log.read_text().splitlines() == lines
+    assert demo.parse_metrics(text) == dict(aAcc=70.0, mIoU=17.0, mAcc=23.0)
+    # a failing command stops the job with the end of its log
+    bad = tmp_path / 'bad.py'
+    bad.write_text('print("Iter(train) [1/2]"); raise SystemExit(3)')
+    with pytest.raises(SystemExit, match='command failed \\(3\\)'):
+        demo.run([sys.executable, str(bad)], str(tmp_path / 'bad.log'))

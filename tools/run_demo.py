@@ -19,8 +19,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 CONFIGS = [
-    ('SupOnly', 'configs/suponly/suponly_r18-tiny_synthetic_1-16.py'),
-    ('U2PL', 'configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py'),
+    ('SupOnly', 'configs/suponly/suponly_efficientnet-lite0_synthetic_1-16.py'),
+    ('U2PL', 'configs/u2pl/u2pl_efficientnet-lite0_synthetic_1-16.py'),
 ]
 SPLIT_DIR = 'data/splits/synthetic/1-16'
 
@@ -35,9 +35,18 @@ def prepare_data(data_root: str) -> None:
         ], check=True)
 
 
-def run(cmd, log_path):
+def run(cmd, log_path, progress=re.compile(r'Iter\((train|val|test)\)\s*\[')):
+    """Run ``cmd``, write its output to ``log_path`` and echo its progress lines
+    (MMEngine's ``Iter(train) [ 50/800] ... eta: ...``) as they come."""
     with open(log_path, 'w') as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                cwd=ROOT, text=True, bufsize=1)
+        for line in proc.stdout:
+            log.write(line)
+            if progress.search(line):
+                # date, logger name and memory columns are noise here
+                print('  ' + line.split(' - mmengine - INFO - ')[-1].rstrip(), flush=True)
+        proc.wait()
     if proc.returncode != 0:
         with open(log_path) as f:
             tail = f.read()[-4000:]

@@ -1,0 +1,5 @@
+# DeepLabV3+ on the ImageNet-pretrained EfficientNet-Lite0 (see
+# deeplabv3plus_efficientnet-lite0_camvid.py) for the synthetic data: 6
+# classes, 80 x 80 training crops.
+_base_ = './deeplabv3plus_efficientnet-lite0_camvid.py'
+model = dict(data_preprocessor=dict(size=(80, 80)), decode_head=dict(num_classes=6))

@@ -1,0 +1,15 @@
+# SupOnly on the synthetic data with the ImageNet-pretrained EfficientNet-Lite0:
+# the segmentor, labeled pipeline, schedule and evaluation of
+# u2pl_efficientnet-lite0_synthetic.py, on the labeled split only.
+_base_ = [
+    './models/deeplabv3plus_efficientnet-lite0_synthetic.py', './datasets/synthetic_semi.py',
+    './synthetic_runtime.py'
+]
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(type='SplitListDataset',
+                 dataset={{_base_.train_dataloader.dataset.labeled}}))
