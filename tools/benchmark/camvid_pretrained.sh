@@ -13,3 +13,6 @@ $SP --configs suponly u2pl --splits 1-16 --seeds 0 || true
 # the paper): the same runs with twice the iterations
 $SP --configs suponly u2pl --splits 1-16 --seeds 0 --work-dir work_dirs/hypotheses/3000it \
     --cfg-options train_cfg.max_iters=3000 param_scheduler.0.end=3000 || true
+# hypothesis 2: resolution (360 x 270 images, 240 x 240 crops; 2.25 x the pixels)
+PR="$PY tools/benchmark/semi_protocol.py --protocol pretrained-360x270"
+$PR --configs suponly u2pl --splits 1-16 --seeds 0 || true
