@@ -21,3 +21,13 @@ def repo_root():
 from mmengine.registry import init_default_scope  # noqa: E402
 
 init_default_scope('mmseg')
+
+
+@pytest.fixture(autouse=True)
+def default_semi_schedule():
+    """Every test starts and ends with the default schedule in the message hub
+    (no warm start, alpha_t = alpha_0)."""
+    from mmseg_u2pl.utils import SemiSchedule, publish_semi_schedule
+    publish_semi_schedule(SemiSchedule())
+    yield
+    publish_semi_schedule(SemiSchedule())

@@ -60,12 +60,12 @@ def test_config_loads_and_builds(path):
         loader = cfg.train_dataloader
         assert loader.batch_size == (loader.sampler.labeled_per_batch +
                                      loader.sampler.unlabeled_per_batch)
-        # what EntropyPartitionHook asks before training (e.g. CutMix needs >= 2)
+        # what SemiScheduleHook asks before training (e.g. CutMix needs >= 2)
         model.check_semi_batch(loader.sampler.unlabeled_per_batch)
         split = name.split('_')[-1][:-3]
         assert f'/{split}/labeled.txt' in loader.dataset.labeled.ann_file
         hooks = {h['type'] for h in cfg.custom_hooks}
-        assert {'EntropyPartitionHook', 'MeanTeacherHook'} <= hooks
+        assert {'SemiScheduleHook', 'MeanTeacherHook'} <= hooks
         head = model.student.contrastive_head
         if 'r101' in name:
             assert (head.num_anchors, head.num_negatives, head.temperature,

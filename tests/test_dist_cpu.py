@@ -39,7 +39,7 @@ def run_two_processes(tmp_path, extra_hooks=(), opts=(), check=True, nodes=1):
         "custom_imports = dict(imports=['mmseg_u2pl', 'run_hooks'],\n"
         "                      allow_failed_imports=False)\n"
         "custom_hooks = [\n"
-        "    dict(type='EntropyPartitionHook', warm_start_epochs=0),\n"
+        "    dict(type='SemiScheduleHook', warm_start_epochs=0),\n"
         "    dict(type='MeanTeacherHook', decay=0.99),\n"
         f"{hooks}]\n")
     opts = [*opts, 'train_cfg.max_iters=6', 'train_cfg.val_interval=6', 'param_scheduler.0.end=6',

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from mmseg_u2pl.engine.hooks import EntropyPartitionHook, MeanTeacherHook
+from mmseg_u2pl.engine.hooks import EntropyPartitionHook, MeanTeacherHook, SemiScheduleHook
+from mmseg_u2pl.utils import SemiSchedule, current_semi_schedule, publish_semi_schedule
 
 
 class TwoNets(nn.Module):
@@ -15,7 +16,12 @@ class TwoNets(nn.Module):
         torch.manual_seed(0)
         self.student = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3))
         self.teacher = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3))
-        self.semi_start_iter = 0
+
+
+def set_schedule(semi_start_iter=0, iters_per_epoch=0.0):
+    """What SemiScheduleHook publishes (the EMA hook reads only these)."""
+    publish_semi_schedule(SemiSchedule(semi_start_iter=semi_start_iter,
+                                       iters_per_epoch=iters_per_epoch))
 
 
 def runner_at(model, iteration):
@@ -29,7 +35,7 @@ def flat(module, buffers=False):
 
 def test_ema_matches_formula_with_warmup():
     model = TwoNets()
-    model.semi_start_iter = 3
+    set_schedule(semi_start_iter=3)
     hook = MeanTeacherHook(decay=0.9)
     # during warm start the teacher is a copy of the student after each step
     assert not all(torch.equal(a, b) for a, b in zip(flat(model.student), flat(model.teacher)))
@@ -80,11 +86,14 @@ def test_bad_hook_arguments():
     with pytest.raises(ValueError, match='bn_buffers'):
         MeanTeacherHook(bn_buffers='own')
     with pytest.raises(ValueError, match='warm_start_epochs'):
-        EntropyPartitionHook(warm_start_epochs=-1)
+        SemiScheduleHook(warm_start_epochs=-1)
+    # a config of an earlier version gets told what replaced the hook
+    with pytest.raises(KeyError, match='SemiScheduleHook.*dynamic_partition'):
+        EntropyPartitionHook(warm_start_epochs=1, dynamic=True)
 
 
 def fake_runner(num_unlabeled=100, per_batch=4, max_iters=250, batch_size=None):
-    model = SimpleNamespace(semi_train_cfg=dict(alpha_0=0.2), alpha_t=None, warm_start=None)
+    model = SimpleNamespace()
     sampler = SimpleNamespace(labeled_per_batch=per_batch, unlabeled_per_batch=per_batch)
     loader = SimpleNamespace(sampler=sampler, batch_size=batch_size or 2 * per_batch,
                              dataset=SimpleNamespace(num_unlabeled=num_unlabeled))
@@ -92,37 +101,43 @@ def fake_runner(num_unlabeled=100, per_batch=4, max_iters=250, batch_size=None):
                            logger=SimpleNamespace(info=lambda *a: None))
 
 
-def test_alpha_schedule_and_warm_start():
+def test_schedule_epochs_and_warm_start():
     runner = fake_runner()  # 25 iterations per epoch, 10 epochs
-    hook = EntropyPartitionHook(warm_start_epochs=2)
+    hook = SemiScheduleHook(warm_start_epochs=2)
     hook.before_train(runner)
-    assert hook.iters_per_epoch == 25 and hook.total_epochs == 10
-    assert runner.model.semi_start_iter == 50
+    s = current_semi_schedule()
+    assert s.iters_per_epoch == 25 and s.total_epochs == 10 and s.semi_start_iter == 50
+    assert not hasattr(runner.model, 'semi_start_iter')  # nothing written onto the model
     for it in range(runner.max_iters):
         runner.iter = it
         hook.before_train_iter(runner, 0)
-        epoch = it // 25
-        assert runner.model.alpha_t == pytest.approx(0.2 * (1 - epoch / 10))
-        assert runner.model.warm_start == (it < 50)
+        s = current_semi_schedule()
+        assert s.iteration == it and s.epoch == it // 25
+        assert s.warm_start == (it < 50) and s.semi_step == it - 50
 
 
-def test_alpha_fixed_without_dpa_and_fractional_epochs():
+def test_schedule_fractional_epochs():
     runner = fake_runner(num_unlabeled=90, per_batch=4, max_iters=100)  # 22.5 it/epoch
-    hook = EntropyPartitionHook(warm_start_epochs=0.5, dynamic=False)
+    hook = SemiScheduleHook(warm_start_epochs=0.5)
     hook.before_train(runner)
-    assert runner.model.semi_start_iter == math.ceil(0.5 * 22.5)
+    assert current_semi_schedule().semi_start_iter == math.ceil(0.5 * 22.5)
     runner.iter = 99
     hook.before_train_iter(runner, 0)
-    assert runner.model.alpha_t == 0.2
+    assert current_semi_schedule().epoch == math.floor(99 / 22.5)
 
 
-def test_partition_hook_checks_the_loader():
+def test_schedule_default_outside_a_run():
+    s = SemiSchedule()
+    assert not s.warm_start and s.epoch == 0 and s.total_epochs == 0
+
+
+def test_schedule_hook_checks_the_loader():
     with pytest.raises(ValueError, match='batch_size=5'):
-        EntropyPartitionHook().before_train(fake_runner(batch_size=5))
+        SemiScheduleHook().before_train(fake_runner(batch_size=5))
     runner = fake_runner()
     runner.train_dataloader.sampler = SimpleNamespace()
     with pytest.raises(TypeError, match='SemiSupervisedSampler'):
-        EntropyPartitionHook().before_train(runner)
+        SemiScheduleHook().before_train(runner)
 
 
 def _sgd_step(model):
@@ -139,7 +154,7 @@ def test_reset_first_epoch_ends_with_teacher_equal_to_student():
     (it aliases the student's tensors, so it follows every SGD step). Driven
     step by step: before, in and after the reset window [2, 5)."""
     model = TwoNets()
-    model.semi_start_iter, model.iters_per_epoch = 2, 3
+    set_schedule(semi_start_iter=2, iters_per_epoch=3)
     hook = MeanTeacherHook(decay=0.9, reset_first_epoch=True)
     for it in range(0, 9):
         runner = runner_at(model, it)
@@ -164,7 +179,7 @@ def test_reset_first_epoch_ends_with_teacher_equal_to_student():
 
 def test_without_reset_first_epoch_the_teacher_lags_after_the_first_semi_step():
     model = TwoNets()
-    model.semi_start_iter, model.iters_per_epoch = 2, 3
+    set_schedule(semi_start_iter=2, iters_per_epoch=3)
     hook = MeanTeacherHook(decay=0.9)
     for it in range(0, 4):
         hook.before_train_iter(runner_at(model, it), 0)

@@ -46,7 +46,7 @@ def workspace(tmp_path_factory):
         'logger=dict(interval=1))\n'
         # 40 unlabeled / 4 per iteration: 10 iterations per epoch, warm start until 2
         'custom_hooks = [\n'
-        "    dict(type='EntropyPartitionHook', warm_start_epochs=0.2),\n"
+        "    dict(type='SemiScheduleHook', warm_start_epochs=0.2),\n"
         "    dict(type='MeanTeacherHook', decay=0.99)]\n")
     (tmp / 'cfg_interrupted.py').write_text(
         "_base_ = './cfg.py'\n"

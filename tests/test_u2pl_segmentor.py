@@ -42,21 +42,44 @@ def test_training_step_all_terms_finite_and_backprop():
 
 def test_alpha_controls_reliable_ratio():
     torch.manual_seed(0)
-    model = build()
+    model = build(semi_train_cfg=dict(alpha_0=0.5))
     model.train()
-    model.alpha_t = 0.5
     losses = run_loss(model, make_batch())
     assert abs(float(losses['reliable_ratio']) - 0.5) < 0.02
-    model.alpha_t = 0.0
+    model = build(semi_train_cfg=dict(alpha_0=0.0))
+    model.train()
     losses = run_loss(model, make_batch())
     assert float(losses['reliable_ratio']) == 1.0
 
 
+def test_alpha_t_follows_the_published_schedule():
+    """Eq. 7: alpha_t = alpha_0 (1 - t / T) with t the integer epoch of the
+    schedule that SemiScheduleHook publishes; without DPA alpha_0."""
+    from mmseg_u2pl.utils import SemiSchedule, publish_semi_schedule
+    model = build()
+    fixed = build(semi_train_cfg=dict(dynamic_partition=False))
+    assert model.alpha_t == 0.2  # no schedule published (outside a run)
+    for it in range(0, 250, 7):
+        publish_semi_schedule(SemiSchedule(iteration=it, iters_per_epoch=25,
+                                           total_epochs=10, semi_start_iter=0))
+        assert model.alpha_t == pytest.approx(0.2 * (1 - (it // 25) / 10))
+        assert fixed.alpha_t == 0.2
+        losses = run_loss(model, make_batch()) if it in (0, 245) else None
+        if losses is not None:
+            assert float(losses['alpha_t']) == pytest.approx(model.alpha_t)
+
+
+def test_bad_alpha_0_is_refused_when_built():
+    with pytest.raises(ValueError, match=r'semi_train_cfg\.alpha_0.*1\.2'):
+        build(semi_train_cfg=dict(alpha_0=1.2))
+
+
 def test_warm_start_is_supervised_only():
     torch.manual_seed(0)
+    from mmseg_u2pl.utils import SemiSchedule, publish_semi_schedule
     model = build()
     model.train()
-    model.warm_start = True
+    publish_semi_schedule(SemiSchedule(iteration=0, semi_start_iter=1))  # warm start
     losses = run_loss(model, make_batch())
     assert 'loss_unsup' not in losses
     assert float(losses['loss_contrast']) == 0.0
@@ -153,7 +176,7 @@ def test_padding_is_not_pseudo_labeled():
     """An unlabeled image smaller than the crop is padded by the preprocessor;
     the padded pixels are invalid (ignored), the real ones valid."""
     from mmseg_u2pl.models.segmentors import SemiBaseSegmentor
-    model = build(semi_train_cfg=dict(cutmix_prob=0.0))  # CutMix needs 2 unlabeled images
+    model = build(semi_train_cfg=dict(mixer=None))  # CutMix needs 2 unlabeled images
     batch = make_batch(num_labeled=1, num_unlabeled=1)
     batch['inputs'][1] = batch['inputs'][1][:, :20, :28]
     batch['data_samples'][1].set_metainfo(dict(img_shape=(20, 28)))
@@ -201,7 +224,7 @@ def test_more_labeled_than_unlabeled_images():
     """3 labeled + 1 unlabeled per GPU: the labeled rows of the unreliable
     mask have the labeled count, not min(B_l, B_u)."""
     torch.manual_seed(0)
-    model = build(semi_train_cfg=dict(cutmix_prob=0.0))
+    model = build(semi_train_cfg=dict(mixer=None))
     model.train()
     model.student.contrastive_head.positive_threshold = 0.0  # anchors at random init
     losses = run_loss(model, make_batch(num_labeled=3, num_unlabeled=1))
@@ -225,7 +248,7 @@ def test_padding_never_becomes_a_negative(negatives_from):
     and C = 4 every real unlabeled pixel is a negative of two classes, and no
     padded pixel is pushed into the bank."""
     torch.manual_seed(0)
-    cfg = tiny_u2pl_cfg(semi_train_cfg=dict(cutmix_prob=0.0))
+    cfg = tiny_u2pl_cfg(semi_train_cfg=dict(mixer=None))
     cfg['contrastive_head']['negatives_from'] = negatives_from
     model = MODELS.build(ConfigDict(cfg))
     model.init_weights()
@@ -256,30 +279,30 @@ def test_padding_never_becomes_a_negative(negatives_from):
 def test_cutmix_with_one_unlabeled_image_is_refused_in_the_step():
     model = build()
     model.train()
-    with pytest.raises(ValueError, match=r'cutmix_prob=1\.0.*unlabeled_per_batch'):
+    with pytest.raises(ValueError, match=r'mixer\.prob=1\.0.*unlabeled_per_batch'):
         run_loss(model, make_batch(num_labeled=2, num_unlabeled=1))
-    model = build(semi_train_cfg=dict(cutmix_prob=0.0))
+    model = build(semi_train_cfg=dict(mixer=None))
     model.train()
     losses = run_loss(model, make_batch(num_labeled=2, num_unlabeled=1))
     assert torch.isfinite(losses['loss_unsup'])
 
 
 def test_cutmix_with_one_unlabeled_image_is_refused_before_training():
-    """EntropyPartitionHook.before_train asks the model about the sampler's
+    """SemiScheduleHook.before_train asks the model about the sampler's
     unlabeled_per_batch: the run stops before iteration 0."""
     from types import SimpleNamespace
 
-    from mmseg_u2pl.engine.hooks import EntropyPartitionHook
+    from mmseg_u2pl.engine.hooks import SemiScheduleHook
 
     def runner(model, unlabeled):
         sampler = SimpleNamespace(labeled_per_batch=2, unlabeled_per_batch=unlabeled)
         loader = SimpleNamespace(sampler=sampler, batch_size=2 + unlabeled,
                                  dataset=SimpleNamespace(num_unlabeled=10))
-        return SimpleNamespace(model=model, train_dataloader=loader, max_iters=20,
+        return SimpleNamespace(model=model, train_dataloader=loader, max_iters=20, iter=0,
                                logger=SimpleNamespace(info=lambda *a: None))
 
-    model = build(semi_train_cfg=dict(cutmix_prob=0.5))
-    with pytest.raises(ValueError, match=r'cutmix_prob=0\.5.*unlabeled_per_batch'):
-        EntropyPartitionHook().before_train(runner(model, 1))
-    EntropyPartitionHook().before_train(runner(model, 2))
-    EntropyPartitionHook().before_train(runner(build(semi_train_cfg=dict(cutmix_prob=0.0)), 1))
+    model = build(semi_train_cfg=dict(mixer=dict(type='CutMix', prob=0.5)))
+    with pytest.raises(ValueError, match=r'mixer\.prob=0\.5.*unlabeled_per_batch'):
+        SemiScheduleHook().before_train(runner(model, 1))
+    SemiScheduleHook().before_train(runner(model, 2))
+    SemiScheduleHook().before_train(runner(build(semi_train_cfg=dict(mixer=None)), 1))

@@ -2,8 +2,10 @@
 from .checkpoint import (UnsafeCheckpointError, checkpoint_safe_globals,
                          load_from_local_safe, register_checkpoint_safe_globals)
 from .dist import init_cpu_distributed
+from .semi_schedule import SemiSchedule, current_semi_schedule, publish_semi_schedule
 
 __all__ = [
     'UnsafeCheckpointError', 'checkpoint_safe_globals', 'load_from_local_safe',
-    'register_checkpoint_safe_globals', 'init_cpu_distributed'
+    'register_checkpoint_safe_globals', 'init_cpu_distributed', 'SemiSchedule',
+    'current_semi_schedule', 'publish_semi_schedule'
 ]

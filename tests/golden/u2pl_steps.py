@@ -81,7 +81,7 @@ def run_variant(tmp: str, name: str) -> dict:
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
     # 40 unlabeled / 4 per iteration: 10 iterations per epoch, warm start until 2
     for hook in cfg.custom_hooks:
-        if hook['type'] == 'EntropyPartitionHook':
+        if hook['type'] == 'SemiScheduleHook':
             hook['warm_start_epochs'] = 0.2
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False

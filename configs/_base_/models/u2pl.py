@@ -37,10 +37,10 @@ u2pl_memory_bank = dict(       # Q_c; model.memory_bank=None: in-batch negatives
 u2pl_semi_train_cfg = dict(
     unsup_weight=1.0,  # eta (Eq. 8)
     alpha_0=0.2,       # initial unreliable ratio (Eq. 7)
-    cutmix_prob=1.0,
-    cutmix_area=0.5)
+    dynamic_partition=True,  # Dynamic Partition Adjustment (Eq. 7); False: alpha_t = alpha_0
+    mixer=dict(type='CutMix', prob=1.0, area=0.5))  # one box of half the image
 u2pl_semi_test_cfg = dict(predict_on='teacher')
 custom_hooks = [
-    dict(type='EntropyPartitionHook', warm_start_epochs=0, dynamic=True),
+    dict(type='SemiScheduleHook', warm_start_epochs=0),
     dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),
 ]

@@ -10,7 +10,6 @@ model = dict(
     semi_train_cfg={{_base_.u2pl_semi_train_cfg}},
     semi_test_cfg={{_base_.u2pl_semi_test_cfg}})
 custom_hooks = [
-    dict(type='EntropyPartitionHook', warm_start_epochs={{_base_.warm_start_epochs}},
-         dynamic=True),
+    dict(type='SemiScheduleHook', warm_start_epochs={{_base_.warm_start_epochs}}),
     dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),
 ]

@@ -8,8 +8,7 @@
 _base_ = './u2pl.py'
 model = dict(contrastive_head=dict(reference='authors_code'))
 custom_hooks = [
-    dict(type='EntropyPartitionHook', warm_start_epochs={{_base_.warm_start_epochs}},
-         dynamic=True),
+    dict(type='SemiScheduleHook', warm_start_epochs={{_base_.warm_start_epochs}}),
     dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema',
          reset_first_epoch=True),
 ]

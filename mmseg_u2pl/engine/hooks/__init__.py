@@ -1,11 +1,12 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
-from .entropy_partition_hook import EntropyPartitionHook
 from .mean_teacher_hook import MeanTeacherHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .num_class_check_hook import NumClassCheckHook
 from .random_state_hook import RandomStateHook, get_random_state, set_random_state
+from .semi_schedule_hook import EntropyPartitionHook, SemiScheduleHook
 
 __all__ = [
     'EntropyPartitionHook', 'MeanTeacherHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'NumClassCheckHook', 'RandomStateHook', 'get_random_state', 'set_random_state'
+    'NumClassCheckHook', 'RandomStateHook', 'SemiScheduleHook', 'get_random_state',
+    'set_random_state'
 ]

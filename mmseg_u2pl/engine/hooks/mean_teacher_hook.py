@@ -7,6 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
+from ...utils.semi_schedule import current_semi_schedule
 
 __all__ = ['MeanTeacherHook']
 
@@ -18,7 +19,7 @@ class MeanTeacherHook(Hook):
     - Warm-up: after the k-th semi-supervised step (k = 0, 1, ...) the decay is
       ``min(1 - 1 / (k + 1), decay)``, so the teacher follows the student closely
       at first and settles at ``decay`` (0.99) after 100 steps.
-    - Warm start: before ``model.semi_start_iter`` the teacher is an exact
+    - Warm start: before the schedule's ``semi_start_iter`` the teacher is an exact
       copy of the student after every step (it is not used for training then,
       but evaluation, which runs the teacher, stays meaningful); so at the end
       of warm start the teacher is the student, and it is copied once more
@@ -38,8 +39,9 @@ class MeanTeacherHook(Hook):
       the teacher's own statistics by running it in train mode; that variant
       is not offered because it makes predictions depend on the batch.
 
-    State: the schedule is a function of ``runner.iter`` and
-    ``model.semi_start_iter``, so resuming needs no extra hook state.
+    State: the schedule (:class:`~mmseg_u2pl.utils.SemiSchedule`, published
+    by :class:`SemiScheduleHook`; without that hook there is no warm start)
+    is a function of ``runner.iter``, so resuming needs no extra hook state.
 
     Args:
         decay (float): EMA decay of the teacher. Defaults to 0.99.
@@ -47,8 +49,8 @@ class MeanTeacherHook(Hook):
         warmup (bool): Use the ``1 - 1/(k+1)`` warm-up. Defaults to True.
         bn_buffers (str): ``'ema'`` or ``'copy'``. Defaults to ``'ema'``.
         reset_first_epoch (bool): Authors' code: teacher = student during the
-            first semi-supervised epoch (``model.iters_per_epoch`` iterations,
-            set by :class:`EntropyPartitionHook`). Defaults to False.
+            first semi-supervised epoch (the schedule's ``iters_per_epoch``
+            iterations). Defaults to False.
     """
     priority = 'NORMAL'
 
@@ -82,27 +84,32 @@ class MeanTeacherHook(Hook):
     def before_train(self, runner: Runner) -> None:
         self._model(runner)
 
-    def _in_reset_window(self, model, k: int) -> bool:
+    def _in_reset_window(self, k: int) -> bool:
         """Whether semi-supervised step ``k`` (0-based) lies in the first
         semi-supervised epoch and ``reset_first_epoch`` is on."""
         if not self.reset_first_epoch:
             return False
-        epoch_len = getattr(model, 'iters_per_epoch', 0)
+        epoch_len = current_semi_schedule().iters_per_epoch
         return 0 <= k < max(1, round(epoch_len))
+
+    @staticmethod
+    def _semi_step(runner: Runner) -> int:
+        """k of this iteration (< 0 during the warm start)."""
+        return runner.iter - current_semi_schedule().semi_start_iter
 
     def before_train_iter(self, runner: Runner, batch_idx: int,
                           data_batch: Optional[dict] = None) -> None:
         model = self._model(runner)
-        k = runner.iter - getattr(model, 'semi_start_iter', 0)
-        if k == 0 or self._in_reset_window(model, k):
+        k = self._semi_step(runner)
+        if k == 0 or self._in_reset_window(k):
             self.momentum_update(model, decay=0.0)
 
     def after_train_iter(self, runner: Runner, batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
         model = self._model(runner)
-        k = runner.iter - getattr(model, 'semi_start_iter', 0)
-        if k < 0 or self._in_reset_window(model, k):
+        k = self._semi_step(runner)
+        if k < 0 or self._in_reset_window(k):
             # warm start / authors' first semi epoch: follow the student exactly
             self.momentum_update(model, decay=0.0)
             return

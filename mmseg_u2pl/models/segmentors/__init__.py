@@ -1,5 +1,10 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
-from .semi_base import SemiBaseSegmentor, capture_classifier_input
+from .cutmix_seg import CutMixSegSegmentor
+from .mean_teacher import MeanTeacherSegmentor
+from .semi_base import SemiBaseSegmentor, SemiStep, capture_classifier_input
 from .u2pl_semi_segmentor import U2PLSemiSegmentor
 
-__all__ = ['SemiBaseSegmentor', 'U2PLSemiSegmentor', 'capture_classifier_input']
+__all__ = [
+    'CutMixSegSegmentor', 'MeanTeacherSegmentor', 'SemiBaseSegmentor', 'SemiStep',
+    'U2PLSemiSegmentor', 'capture_classifier_input'
+]

@@ -1,8 +1,30 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
-"""Teacher/student plumbing shared by the semi-supervised segmentors."""
+"""The template of every semi-supervised segmentor, and its teacher/student
+plumbing.
+
+One training step (:meth:`SemiBaseSegmentor.loss`), as in MMDetection 3.x's
+``SemiBaseDetector``: supervised loss -> teacher prediction of the unlabeled
+images -> mixing -> pseudo-labels -> student prediction -> losses. A method
+is a small subclass that overrides the steps it changes:
+
+=====================  ======================================================
+step                   overridden by
+=====================  ======================================================
+``teacher_predict``    (shared: the EMA teacher in eval mode)
+``mix``                CutMix-Seg (and U2PL through it)
+``pseudo_label``       U2PL (entropy partition, Eq. 5-7)
+``unsupervised_loss``  Mean Teacher (CE or softmax MSE), U2PL (Eq. 3, 8)
+``extra_losses``       U2PL (L_c, Eq. 4, 9-16)
+=====================  ======================================================
+
+The schedule (warm start, epochs) is read from the message hub
+(:func:`~mmseg_u2pl.utils.current_semi_schedule`), never written onto the
+model.
+"""
 import contextlib
 import copy
-from typing import Dict, Iterator, List, Tuple
+from dataclasses import dataclass
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -12,8 +34,45 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from mmseg.utils import (ConfigType, OptConfigType, OptMultiConfig, OptSampleList,
                          SampleList)
+from ...utils.semi_schedule import current_semi_schedule
 
-__all__ = ['SemiBaseSegmentor', 'capture_classifier_input']
+__all__ = ['SemiBaseSegmentor', 'SemiStep', 'capture_classifier_input']
+
+
+@dataclass
+class SemiStep:
+    """What one semi-supervised step has computed so far.
+
+    Filled in order by the steps of :meth:`SemiBaseSegmentor.loss`; a method
+    may add what it needs in ``extra``.
+
+    Attributes:
+        x_l, ds_l: labeled images and their samples (with ``gt_sem_seg``).
+        x_u, ds_u: unlabeled images (mixed after ``mix``) and their samples.
+        valid_u: (B_u, H, W) bool, real pixels (False on batch padding).
+        probs_u: (B_u, C, H, W) teacher probabilities at input resolution.
+        pseudo: (B_u, H, W) long pseudo-labels, ``ignore_index`` where not used.
+        reliable: (B_u, H, W) bool, pixels that carry a pseudo-label.
+        feats, logits, dec_feat: the student's backbone/neck features,
+            decode-head logits and classifier input on ``[x_l ; x_u]``.
+        extra: method-specific values.
+    """
+    x_l: Tensor
+    ds_l: SampleList
+    x_u: Tensor
+    ds_u: SampleList
+    valid_u: Optional[Tensor] = None
+    probs_u: Optional[Tensor] = None
+    pseudo: Optional[Tensor] = None
+    reliable: Optional[Tensor] = None
+    feats: Optional[List[Tensor]] = None
+    logits: Optional[Tensor] = None
+    dec_feat: Optional[Tensor] = None
+    extra: Optional[dict] = None
+
+    @property
+    def num_labeled(self) -> int:
+        return len(self.ds_l)
 
 
 @contextlib.contextmanager
@@ -40,13 +99,17 @@ def capture_classifier_input(decode_head: nn.Module) -> Iterator[List[Tensor]]:
 
 
 class SemiBaseSegmentor(BaseSegmentor):
-    """Base class of teacher/student semi-supervised segmentors.
+    """Template of teacher/student semi-supervised segmentors.
 
     Wraps any MMSeg segmentor config (e.g. ``EncoderDecoder``) twice: a
     ``student`` trained by SGD and a ``teacher`` (an EMA of the student kept by
     :class:`MeanTeacherHook`). Batches hold labeled samples (with
     ``gt_sem_seg``) and unlabeled ones (without), as produced by
     :class:`SemiSegDataset` + :class:`SemiSupervisedSampler`.
+
+    Subclasses declare their knobs in ``default_train_cfg`` (unknown keys of
+    ``semi_train_cfg`` are refused, naming the key) and override the steps
+    of :meth:`loss` they change.
 
     ``predict`` runs the teacher by default (``semi_test_cfg.predict_on``), so
     MMSeg's test loop, ``IoUMetric``, slide inference and visualizer work
@@ -55,10 +118,13 @@ class SemiBaseSegmentor(BaseSegmentor):
 
     Args:
         segmentor (dict): Config of the wrapped MMSeg segmentor.
-        semi_train_cfg (dict, optional): Method-specific training settings.
+        semi_train_cfg (dict, optional): Method-specific training settings;
+            missing keys take ``default_train_cfg``.
         semi_test_cfg (dict, optional): ``predict_on``: 'teacher' or 'student'.
         data_preprocessor (dict, optional): Defaults to the segmentor's.
     """
+
+    default_train_cfg: dict = {}
 
     def __init__(self,
                  segmentor: ConfigType,
@@ -73,7 +139,7 @@ class SemiBaseSegmentor(BaseSegmentor):
         self.student = MODELS.build(copy.deepcopy(segmentor))
         self.teacher = MODELS.build(copy.deepcopy(segmentor))
         self.teacher.requires_grad_(False)
-        self.semi_train_cfg = dict(semi_train_cfg or {})
+        self.semi_train_cfg = self.merge_train_cfg(semi_train_cfg)
         self.semi_test_cfg = dict(semi_test_cfg or {})
         predict_on = self.semi_test_cfg.setdefault('predict_on', 'teacher')
         if predict_on not in ('teacher', 'student'):
@@ -81,7 +147,86 @@ class SemiBaseSegmentor(BaseSegmentor):
                              f'got {predict_on!r}')
         self.num_classes = self.student.num_classes
         self.ignore_index = self.student.decode_head.ignore_index
+        self.align_corners = self.student.decode_head.align_corners
         self._register_load_state_dict_pre_hook(self._load_plain_checkpoint)
+
+    @classmethod
+    def merge_train_cfg(cls, semi_train_cfg: OptConfigType) -> dict:
+        """``default_train_cfg`` updated by ``semi_train_cfg``; unknown keys
+        are refused."""
+        given = dict(semi_train_cfg or {})
+        unknown = set(given) - set(cls.default_train_cfg)
+        if unknown:
+            raise KeyError(f'unknown key(s) in {cls.__name__} semi_train_cfg: '
+                           f'{sorted(unknown)}; expected {sorted(cls.default_train_cfg)}')
+        return dict(copy.deepcopy(cls.default_train_cfg), **given)
+
+    # -- the training step (template) ----------------------------------------
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> Dict[str, Tensor]:
+        """One step: ``L_s`` + the method's unsupervised and extra losses."""
+        x_l, ds_l, x_u, ds_u = self.split_batch(inputs, data_samples)
+        if len(ds_l) == 0:
+            raise ValueError('a training batch holds no labeled sample; use '
+                             'SemiSupervisedSampler with a SemiSegDataset')
+        if current_semi_schedule().warm_start or len(ds_u) == 0:
+            return self.supervised_step(x_l, ds_l)
+        self.check_semi_batch(len(ds_u))
+        step = SemiStep(x_l, ds_l, x_u, ds_u, extra={})
+        self.teacher_predict(step)
+        self.mix(step)
+        self.pseudo_label(step)
+        self.student_predict(step)
+        losses = self.supervised_losses(step.feats, step.logits, ds_l)
+        losses.update(self.unsupervised_loss(step))
+        losses.update(self.extra_losses(step))
+        return losses
+
+    def supervised_step(self, x_l: Tensor, ds_l: SampleList) -> Dict[str, Tensor]:
+        """Warm start (or a batch without unlabeled images): ``L_s`` only."""
+        feats, logits, _ = self.decode(self.student, x_l)
+        return self.supervised_losses(feats, logits, ds_l)
+
+    def check_semi_batch(self, unlabeled_per_batch: int) -> None:
+        """Refuse a per-GPU number of unlabeled images the method cannot use
+        (called before training by :class:`SemiScheduleHook` and in every
+        step). Nothing is refused by default."""
+
+    def teacher_predict(self, step: SemiStep) -> None:
+        """The teacher (eval mode, no grad) predicts the unlabeled images:
+        ``step.probs_u`` at input resolution and ``step.valid_u``."""
+        H, W = step.x_u.shape[-2:]
+        self.teacher.eval()
+        with torch.no_grad():
+            _, logits_t, _ = self.decode(self.teacher, step.x_u)
+            step.probs_u = self.resize_like(logits_t, (H, W),
+                                            self.align_corners).softmax(1)
+        step.valid_u = self.valid_mask(step.ds_u, (H, W), step.x_u.device)
+
+    def mix(self, step: SemiStep) -> None:
+        """Mix the unlabeled images with what was predicted on them (none)."""
+
+    def pseudo_label(self, step: SemiStep) -> None:
+        """Hard pseudo-labels: the teacher's argmax on every real pixel."""
+        step.reliable = step.valid_u
+        step.pseudo = step.probs_u.argmax(1).masked_fill(~step.valid_u, self.ignore_index)
+
+    def student_predict(self, step: SemiStep) -> None:
+        """The student on ``[x_l ; x_u]`` in one forward."""
+        step.feats, step.logits, step.dec_feat = self.decode(
+            self.student, torch.cat([step.x_l, step.x_u]))
+
+    def unsupervised_loss(self, step: SemiStep) -> Dict[str, Tensor]:
+        """The loss on the unlabeled images (none in the template)."""
+        return {}
+
+    def extra_losses(self, step: SemiStep) -> Dict[str, Tensor]:
+        """Method-specific terms (none in the template)."""
+        return {}
+
+    def student_logits_u(self, step: SemiStep) -> Tensor:
+        """The student's logits on the unlabeled images at input resolution."""
+        return self.resize_like(step.logits[step.num_labeled:], tuple(step.x_u.shape[-2:]),
+                                self.align_corners)
 
     # -- initialisation and checkpoints -----------------------------------
     def init_weights(self):

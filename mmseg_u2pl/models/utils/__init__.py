@@ -1,6 +1,6 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 from .checked_pretrained import CheckedPretrainedInit, PretrainedMismatchError
-from .cutmix import apply_cutmix, cutmix_masks
+from .cutmix import CutMix, apply_cutmix, cutmix_masks, multi_box_masks
 from .memory_bank import ClassQueueMemoryBank
 from .pseudo_labeling import (adaptive_unsup_weight, entropy_percentile,
                               entropy_threshold_pseudo_labels, linear_unreliable_ratio,
@@ -8,7 +8,7 @@ from .pseudo_labeling import (adaptive_unsup_weight, entropy_percentile,
 
 __all__ = [
     'CheckedPretrainedInit', 'PretrainedMismatchError',
-    'apply_cutmix', 'cutmix_masks', 'ClassQueueMemoryBank', 'adaptive_unsup_weight',
+    'CutMix', 'apply_cutmix', 'cutmix_masks', 'multi_box_masks', 'ClassQueueMemoryBank', 'adaptive_unsup_weight',
     'entropy_percentile', 'entropy_threshold_pseudo_labels', 'linear_unreliable_ratio',
     'pixel_entropy'
 ]

@@ -1,0 +1,66 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+"""Unsupervised losses of the semi-supervised methods, as pure functions."""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ['pseudo_label_ce', 'softmax_mse', 'cross_pseudo_ce']
+
+
+def pseudo_label_ce(logits: Tensor, pseudo: Tensor, ignore_index: int = 255) -> Tensor:
+    """Cross-entropy against hard pseudo-labels, mean over the labelled pixels.
+
+    ``sum_j CE(logits_j, pseudo_j) / #{j : pseudo_j != ignore}`` (0 when no
+    pixel carries a pseudo-label): Mean Teacher's hard-label consistency, the
+    unsupervised loss of CutMix-Seg and, weighted by lambda_u, U2PL's L_u
+    (Eq. 3).
+
+    Args:
+        logits (Tensor): (B, C, H, W) student logits.
+        pseudo (Tensor): (B, H, W) long, ``ignore_index`` where unused.
+    """
+    ce = F.cross_entropy(logits, pseudo, ignore_index=ignore_index, reduction='sum')
+    kept = (pseudo != ignore_index).sum()
+    return ce / kept.clamp(min=1)
+
+
+def softmax_mse(logits: Tensor, target_probs: Tensor,
+                valid: Optional[Tensor] = None) -> Tensor:
+    """Mean squared difference of the softmax outputs (classic Mean Teacher).
+
+    ``sum_{j valid, c} (softmax(logits)_jc - p_jc)^2 / (C * #valid)``; the
+    target gets no gradient.
+
+    Args:
+        logits (Tensor): (B, C, H, W) student logits.
+        target_probs (Tensor): (B, C, H, W) teacher probabilities.
+        valid (Tensor, optional): (B, H, W) bool, pixels that count.
+    """
+    sq = (logits.softmax(1) - target_probs.detach()).pow(2)
+    if valid is None:
+        return sq.mean()
+    mask = valid.unsqueeze(1).to(sq.dtype)
+    return (sq * mask).sum() / (mask.sum() * sq.shape[1]).clamp(min=1)
+
+
+def cross_pseudo_ce(logits_a: Tensor, logits_b: Tensor, valid: Optional[Tensor] = None,
+                    ignore_index: int = 255) -> Tensor:
+    """CPS's cross pseudo supervision: ``CE(P_a, argmax P_b) + CE(P_b, argmax P_a)``.
+
+    Hard targets, no threshold, no gradient through the argmax; each CE is
+    the mean over the valid pixels (CPS, Eq. 2 and 3).
+
+    Args:
+        logits_a, logits_b (Tensor): (B, C, H, W) logits of the two networks.
+        valid (Tensor, optional): (B, H, W) bool, pixels that count.
+    """
+    with torch.no_grad():
+        y_a = logits_a.argmax(1)
+        y_b = logits_b.argmax(1)
+        if valid is not None:
+            y_a = y_a.masked_fill(~valid, ignore_index)
+            y_b = y_b.masked_fill(~valid, ignore_index)
+    return pseudo_label_ce(logits_a, y_b, ignore_index) + pseudo_label_ce(
+        logits_b, y_a, ignore_index)
