@@ -112,3 +112,14 @@ class InjectNonFiniteLossHook(Hook):
         torch.save(dict(changed=self.changed,
                         student=_model(runner).student.state_dict()),
                    f'{self.out_dir}/nonfinite_rank{get_rank()}.pth')
+
+
+@HOOKS.register_module()
+class DumpNetworksHook(Hook):
+    """Saves each rank's whole model state after training."""
+
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+
+    def after_train(self, runner):
+        torch.save(_model(runner).state_dict(), f'{self.out_dir}/networks_rank{get_rank()}.pth')

@@ -223,3 +223,86 @@ def test_method_knobs_are_checked_when_built():
         build(mt_cfg(unsup_weight=-1))
     with pytest.raises(ValueError, match='area'):
         build(mt_cfg('CutMixSegSegmentor', mixer=dict(type='CutMix', area=1.5)))
+
+
+# ---------------------------------------------------------------- CPS
+def cps_cfg(**train_cfg):
+    return dict(type='CPSSegmentor', segmentor=tiny_segmentor_cfg(), semi_train_cfg=train_cfg)
+
+
+def test_cps_networks_are_both_trained_with_different_decode_heads():
+    torch.manual_seed(0)
+    model = build(cps_cfg())
+    assert not hasattr(model, 'teacher')
+    assert all(p.requires_grad for p in model.peer.parameters())
+    w1 = model.student.decode_head.conv_seg.weight
+    w2 = model.peer.decode_head.conv_seg.weight
+    assert not torch.equal(w1, w2)
+    assert model.semi_test_cfg['predict_on'] == 'student'
+    with pytest.raises(ValueError, match="'student' or 'peer'.*'teacher'"):
+        build(dict(cps_cfg(), semi_test_cfg=dict(predict_on='teacher')))
+
+
+def test_cps_without_cutmix_against_a_direct_computation():
+    """lambda * [CE(P1, argmax P2) + CE(P2, argmax P1)] over the labeled and
+    unlabeled images, plus both networks' L_s (eval mode: deterministic)."""
+    torch.manual_seed(0)
+    model = build(cps_cfg(cps_weight=1.5))
+    model.eval()
+    data = model.data_preprocessor(make_batch(num_labeled=2, num_unlabeled=2), training=True)
+    x, ds = data['inputs'], data['data_samples']
+    losses = model.loss(x, ds)
+    metas = [d.metainfo for d in ds]
+    with torch.no_grad():
+        l1 = model.student.encode_decode(x, metas)
+        l2 = model.peer.encode_decode(x, metas)
+    expected = slow_ce(l1, l2.argmax(1)) + slow_ce(l2, l1.argmax(1))
+    assert float(losses['loss_cps']) == pytest.approx(1.5 * expected, rel=1e-4)
+    for name, net in (('decode.loss_ce', model.student), ('peer.decode.loss_ce', model.peer)):
+        sup = net.loss(x[:2], ds[:2])
+        assert float(losses[name]) == pytest.approx(float(sup['decode.loss_ce']), rel=1e-5)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    for net in (model.student, model.peer):
+        assert net.decode_head.conv_seg.weight.grad.abs().sum() > 0
+
+
+def test_cps_with_cutmix_learns_the_mixed_pseudo_labels_of_the_other_network():
+    torch.manual_seed(0)
+    mixer = dict(type='CutMix', prob=1.0, area=(0.25, 0.5), num_boxes=3)
+    model = build(cps_cfg(cps_weight=1.0, mixer=mixer))
+    model.eval()
+    data = model.data_preprocessor(make_batch(num_labeled=1, num_unlabeled=3), training=True)
+    x, ds = data['inputs'], data['data_samples']
+    torch.manual_seed(4)
+    losses = model.loss(x, ds)
+    torch.manual_seed(4)
+    boxes = CutMix(area=(0.25, 0.5), num_boxes=3).masks(3, 32, 32)
+    metas = [d.metainfo for d in ds]
+    x_u = x[1:]
+    partner = x_u.roll(-1, 0)
+    mixed = torch.where(boxes[:, None], partner, x_u)
+    with torch.no_grad():
+        p1 = model.student.encode_decode(x_u, metas[1:]).argmax(1)
+        p2 = model.peer.encode_decode(x_u, metas[1:]).argmax(1)
+        y1 = torch.where(boxes, p1.roll(-1, 0), p1)  # network 1's mixed pseudo-label
+        y2 = torch.where(boxes, p2.roll(-1, 0), p2)
+        s1 = model.student.encode_decode(mixed, metas[1:])
+        s2 = model.peer.encode_decode(mixed, metas[1:])
+    expected = slow_ce(s1, y2) + slow_ce(s2, y1)
+    assert float(losses['loss_cps']) == pytest.approx(expected, rel=1e-4)
+    with pytest.raises(ValueError, match=r'mixer\.prob=1\.0.*unlabeled_per_batch'):
+        model.check_semi_batch(1)
+
+
+def test_cps_checkpoint_holds_both_networks_and_a_plain_one_loads_into_both():
+    torch.manual_seed(0)
+    model = build(cps_cfg())
+    keys = model.state_dict().keys()
+    assert any(k.startswith('student.') for k in keys) and any(k.startswith('peer.') for k in keys)
+    plain = MODELS.build(ConfigDict(tiny_segmentor_cfg()))
+    plain.init_weights()
+    model.load_state_dict(plain.state_dict())
+    for k, v in plain.state_dict().items():
+        assert torch.equal(model.student.state_dict()[k], v)
+        assert torch.equal(model.peer.state_dict()[k], v)

@@ -1,10 +1,11 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
+from .cps import CPSSegmentor
 from .cutmix_seg import CutMixSegSegmentor
 from .mean_teacher import MeanTeacherSegmentor
 from .semi_base import SemiBaseSegmentor, SemiStep, capture_classifier_input
 from .u2pl_semi_segmentor import U2PLSemiSegmentor
 
 __all__ = [
-    'CutMixSegSegmentor', 'MeanTeacherSegmentor', 'SemiBaseSegmentor', 'SemiStep',
+    'CPSSegmentor', 'CutMixSegSegmentor', 'MeanTeacherSegmentor', 'SemiBaseSegmentor', 'SemiStep',
     'U2PLSemiSegmentor', 'capture_classifier_input'
 ]

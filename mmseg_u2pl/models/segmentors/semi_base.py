@@ -125,6 +125,10 @@ class SemiBaseSegmentor(BaseSegmentor):
     """
 
     default_train_cfg: dict = {}
+    #: the second network: ``'teacher'`` (an EMA, no gradient) or, e.g. for
+    #: CPS, ``'peer'`` (trained like the student)
+    second_network: str = 'teacher'
+    default_predict_on: str = 'teacher'
 
     def __init__(self,
                  segmentor: ConfigType,
@@ -137,14 +141,15 @@ class SemiBaseSegmentor(BaseSegmentor):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         # MMSeg segmentors may edit their config (e.g. ``pretrained``): one copy each
         self.student = MODELS.build(copy.deepcopy(segmentor))
-        self.teacher = MODELS.build(copy.deepcopy(segmentor))
-        self.teacher.requires_grad_(False)
+        setattr(self, self.second_network, MODELS.build(copy.deepcopy(segmentor)))
+        if self.second_network == 'teacher':
+            self.teacher.requires_grad_(False)
         self.semi_train_cfg = self.merge_train_cfg(semi_train_cfg)
         self.semi_test_cfg = dict(semi_test_cfg or {})
-        predict_on = self.semi_test_cfg.setdefault('predict_on', 'teacher')
-        if predict_on not in ('teacher', 'student'):
-            raise ValueError("semi_test_cfg.predict_on must be 'teacher' or 'student', "
-                             f'got {predict_on!r}')
+        predict_on = self.semi_test_cfg.setdefault('predict_on', self.default_predict_on)
+        if predict_on not in ('student', self.second_network):
+            raise ValueError(f"semi_test_cfg.predict_on must be 'student' or "
+                             f"'{self.second_network}', got {predict_on!r}")
         self.num_classes = self.student.num_classes
         self.ignore_index = self.student.decode_head.ignore_index
         self.align_corners = self.student.decode_head.align_corners
@@ -176,7 +181,7 @@ class SemiBaseSegmentor(BaseSegmentor):
         self.mix(step)
         self.pseudo_label(step)
         self.student_predict(step)
-        losses = self.supervised_losses(step.feats, step.logits, ds_l)
+        losses = self.labeled_losses(step)
         losses.update(self.unsupervised_loss(step))
         losses.update(self.extra_losses(step))
         return losses
@@ -215,6 +220,10 @@ class SemiBaseSegmentor(BaseSegmentor):
         step.feats, step.logits, step.dec_feat = self.decode(
             self.student, torch.cat([step.x_l, step.x_u]))
 
+    def labeled_losses(self, step: SemiStep) -> Dict[str, Tensor]:
+        """``L_s`` of the student on the labeled images (Eq. 2 of U2PL)."""
+        return self.supervised_losses(step.feats, step.logits, step.ds_l)
+
     def unsupervised_loss(self, step: SemiStep) -> Dict[str, Tensor]:
         """The loss on the unlabeled images (none in the template)."""
         return {}
@@ -230,21 +239,22 @@ class SemiBaseSegmentor(BaseSegmentor):
 
     # -- initialisation and checkpoints -----------------------------------
     def init_weights(self):
-        """Initialise the student; the teacher starts as its copy."""
+        """Initialise the networks; a teacher starts as the student's copy."""
         super().init_weights()
-        self.teacher.load_state_dict(self.student.state_dict())
+        if self.second_network == 'teacher':
+            self.teacher.load_state_dict(self.student.state_dict())
 
-    @staticmethod
-    def _load_plain_checkpoint(state_dict, prefix, *args, **kwargs):
-        """Map a plain segmentor checkpoint onto ``student.`` and ``teacher.``."""
+    def _load_plain_checkpoint(self, state_dict, prefix, *args, **kwargs):
+        """Map a plain segmentor checkpoint onto both networks."""
+        nets = ('student.', f'{self.second_network}.')
         own = [k for k in state_dict if k.startswith(prefix)]
-        if not own or any(k[len(prefix):].startswith(('student.', 'teacher.')) for k in own):
+        if not own or any(k[len(prefix):].startswith(nets) for k in own):
             return
         for k in own:
             v = state_dict.pop(k)
             rest = k[len(prefix):]
-            state_dict[f'{prefix}student.{rest}'] = v
-            state_dict[f'{prefix}teacher.{rest}'] = v.clone()
+            state_dict[f'{prefix}{nets[0]}{rest}'] = v
+            state_dict[f'{prefix}{nets[1]}{rest}'] = v.clone()
 
     # -- inference: delegate to one network ---------------------------------
     @property
@@ -309,18 +319,21 @@ class SemiBaseSegmentor(BaseSegmentor):
         return feats, logits, cap[-1]
 
     def supervised_losses(self, feats: List[Tensor], logits: Tensor,
-                          data_samples: SampleList) -> Dict[str, Tensor]:
+                          data_samples: SampleList,
+                          net: Optional[BaseSegmentor] = None) -> Dict[str, Tensor]:
         """L_s: the wrapped segmentor's own decode + auxiliary losses (Eq. 2).
 
         OHEM, loss weights and auxiliary heads all come from the segmentor
         config. ``feats``/``logits`` may hold more images than
-        ``data_samples``; the first ``len(data_samples)`` are used.
+        ``data_samples``; the first ``len(data_samples)`` are used. ``net``
+        defaults to the student.
         """
+        net = self.student if net is None else net
         n = len(data_samples)
         losses = {f'decode.{k}': v for k, v in
-                  self.student.decode_head.loss_by_feat(logits[:n], data_samples).items()}
-        if self.student.with_auxiliary_head:
-            losses.update(self.student._auxiliary_head_forward_train(
+                  net.decode_head.loss_by_feat(logits[:n], data_samples).items()}
+        if net.with_auxiliary_head:
+            losses.update(net._auxiliary_head_forward_train(
                 [f[:n] for f in feats], data_samples))
         return losses
 

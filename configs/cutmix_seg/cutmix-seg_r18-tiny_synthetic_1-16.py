@@ -1,0 +1,16 @@
+# cutmix-seg on the embedded synthetic dataset, 1/16 labeled: the network, data,
+# schedule and warm start of configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py.
+_base_ = [
+    '../_base_/models/deeplabv3plus_r18-tiny_synthetic.py', '../_base_/methods/cutmix_seg.py',
+    '../_base_/datasets/synthetic_semi.py', '../_base_/synthetic_runtime.py'
+]
+model = dict(
+    _delete_=True,
+    type='CutMixSegSegmentor',
+    segmentor={{_base_.model}},
+    semi_train_cfg={{_base_.cutmix_seg_semi_train_cfg}},
+    semi_test_cfg={{_base_.cutmix_seg_semi_test_cfg}})
+custom_hooks = [
+    dict(type='SemiScheduleHook', warm_start_epochs=1),
+    dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),
+]
