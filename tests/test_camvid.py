@@ -101,6 +101,15 @@ def test_camvid_config_builds_with_the_protocols_schedule(path):
     if name == 'suponly':
         assert cfg.train_dataloader.batch_size == ref.train_dataloader.sampler.labeled_per_batch
         return
+    if name in ('mean-teacher', 'cps'):
+        assert type(model).__name__ == {'mean-teacher': 'MeanTeacherSegmentor',
+                                        'cps': 'CPSSegmentor'}[name]
+        assert cfg.train_dataloader == ref.train_dataloader  # the same 4 + 4 batches
+        hooks = [h.type for h in cfg.custom_hooks]
+        assert hooks == (['SemiScheduleHook'] if name == 'cps' else
+                         ['SemiScheduleHook', 'MeanTeacherHook'])
+        assert cfg.custom_hooks[0] == ref.custom_hooks[0]  # the same warm start
+        return
     if name == 'cutmix-seg':
         assert type(model).__name__ == 'CutMixSegSegmentor'
     head = model.student.contrastive_head if getattr(model, 'with_contrast', False) else None

@@ -11,3 +11,4 @@ model = dict(
     segmentor={{_base_.model}},
     semi_train_cfg=dict(cps_weight=1.0, mixer={{_base_.cps_mixer}}),
     semi_test_cfg={{_base_.cps_semi_test_cfg}})
+custom_hooks = [dict(type='SemiScheduleHook', warm_start_epochs=1)]

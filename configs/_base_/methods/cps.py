@@ -4,4 +4,5 @@
 cps_mixer = dict(type='CutMix', prob=1.0, area=(0.25, 0.5), num_boxes=3)
 cps_semi_train_cfg = dict(cps_weight=1.5, mixer=None)
 cps_semi_test_cfg = dict(predict_on='student')  # network 1 is evaluated
-custom_hooks = [dict(type='SemiScheduleHook', warm_start_epochs=0)]
+# Hooks: the dataset/protocol config sets them (the warm start is its value):
+#   custom_hooks = [dict(type='SemiScheduleHook', warm_start_epochs=...)]  (no EMA teacher)

@@ -5,7 +5,6 @@ cutmix_seg_semi_train_cfg = dict(
     consistency='ce',
     mixer=dict(type='CutMix', prob=1.0, area=0.5))
 cutmix_seg_semi_test_cfg = dict(predict_on='teacher')
-custom_hooks = [
-    dict(type='SemiScheduleHook', warm_start_epochs=0),
-    dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),
-]
+# Hooks: the dataset/protocol config sets them (the warm start is its value):
+#   custom_hooks = [dict(type='SemiScheduleHook', warm_start_epochs=...),
+#                   dict(type='MeanTeacherHook', decay=0.99)]
