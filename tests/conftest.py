@@ -8,7 +8,10 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-import mmseg_u2pl  # noqa: E402,F401  (registers components)
+import mmseg_u2pl  # noqa: E402  (registers components)
+
+# the tests torch.load MMEngine checkpoints themselves (runs get SafeCheckpointHook)
+mmseg_u2pl.register_checkpoint_safe_globals()
 
 
 def pytest_configure(config):

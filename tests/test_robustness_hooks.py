@@ -127,6 +127,8 @@ class Opaque:
 
 
 def test_checkpoint_with_other_pickled_types_is_refused(tmp_path):
+    from mmseg_u2pl.utils import register_checkpoint_safe_globals
+    register_checkpoint_safe_globals()  # what SafeCheckpointHook does before a run
     good = tmp_path / 'good.pth'
     torch.save({'state_dict': {'w': torch.ones(2)}, 'meta': {'iter': 3}}, good)
     assert _load_checkpoint(str(good))['meta']['iter'] == 3
@@ -136,3 +138,25 @@ def test_checkpoint_with_other_pickled_types_is_refused(tmp_path):
     with pytest.raises(UnsafeCheckpointError,
                        match=r'bad\.pth: it holds test_robustness_hooks\.Opaque.*add_safe_globals'):
         _load_checkpoint(str(bad))
+
+
+def test_importing_the_package_changes_nothing_but_registries():
+    """`import mmseg_u2pl` patches neither MMEngine nor torch's allow-list;
+    SafeCheckpointHook.before_run applies the checkpoint fix."""
+    import subprocess
+    import sys
+    code = (
+        'import torch, mmengine.logging as L\n'
+        'from mmengine.runner.checkpoint import CheckpointLoader\n'
+        'allowed = lambda: L.HistoryBuffer in torch.serialization.get_safe_globals()\n'
+        'before = (L.HistoryBuffer.__getstate__, dict(CheckpointLoader._schemes), allowed())\n'
+        'import mmseg_u2pl\n'
+        'after = (L.HistoryBuffer.__getstate__, dict(CheckpointLoader._schemes), allowed())\n'
+        'assert before == after and not after[2], (before, after)\n'
+        'from mmseg_u2pl.engine.hooks import SafeCheckpointHook\n'
+        'SafeCheckpointHook().before_run(None)\n'
+        'assert L.HistoryBuffer.__getstate__ is not before[0] and allowed()\n'
+        'assert CheckpointLoader._schemes[""] is not before[1][""]\n'
+        'print("ok")\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert proc.returncode == 0 and 'ok' in proc.stdout, proc.stderr[-3000:]

@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
+    mmseg_u2pl.register_checkpoint_safe_globals()  # an MMEngine checkpoint, torch >= 2.6
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.eval()
     train_set = cfg.train_dataloader.dataset

@@ -26,8 +26,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
-    # mmseg_u2pl: exact resume, stop (or skip) on NaN/inf losses, and a
-    # num_classes check of every decode head against the dataset
+    # mmseg_u2pl: safe checkpoint loading under torch >= 2.6, exact resume,
+    # stop (or skip) on NaN/inf losses, and a num_classes check of every
+    # decode head against the dataset
+    safe_checkpoint=dict(type='SafeCheckpointHook'),
     random_state=dict(type='RandomStateHook'),
     nonfinite_loss=dict(type='NonFiniteLossHook', on_nonfinite='error'),
     num_class_check=dict(type='NumClassCheckHook'))

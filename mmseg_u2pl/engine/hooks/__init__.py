@@ -2,11 +2,12 @@
 from .mean_teacher_hook import MeanTeacherHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .num_class_check_hook import NumClassCheckHook
+from .safe_checkpoint_hook import SafeCheckpointHook
 from .random_state_hook import RandomStateHook, get_random_state, set_random_state
 from .semi_schedule_hook import EntropyPartitionHook, SemiScheduleHook
 
 __all__ = [
     'EntropyPartitionHook', 'MeanTeacherHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'NumClassCheckHook', 'RandomStateHook', 'SemiScheduleHook', 'get_random_state',
+    'NumClassCheckHook', 'RandomStateHook', 'SafeCheckpointHook', 'SemiScheduleHook', 'get_random_state',
     'set_random_state'
 ]
