@@ -1,5 +1,6 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 """CamVid: converter, dataset, committed splits and the benchmark configs."""
+import copy
 import glob
 import json
 import os
@@ -80,7 +81,12 @@ def test_committed_splits(split, num_labeled):
 @pytest.mark.parametrize('path', CAMVID_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
 def test_camvid_config_builds_with_the_protocols_schedule(path):
     cfg = Config.fromfile(path)
-    model = MODELS.build(cfg.model)
+    # as MMEngine's Runner builds it: a model without its own data_preprocessor
+    # gets the config's top-level one (which must then be the segmentor's)
+    model_cfg = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
     protocol = osp.basename(osp.dirname(path))
     ref = Config.fromfile(osp.join(osp.dirname(path), 'u2pl.py'))
     # identical schedule, augmentation, labeled batch, evaluation and seed

@@ -306,3 +306,15 @@ def test_cutmix_with_one_unlabeled_image_is_refused_before_training():
         SemiScheduleHook().before_train(runner(model, 1))
     SemiScheduleHook().before_train(runner(model, 2))
     SemiScheduleHook().before_train(runner(build(semi_train_cfg=dict(mixer=None)), 1))
+
+
+def test_a_data_preprocessor_that_differs_from_the_segmentors_is_refused():
+    """MMEngine's Runner gives a wrapper without data_preprocessor the config's
+    top-level one; if only the segmentor's was changed (e.g. its crop size),
+    batches would be padded to the wrong size: refused when built."""
+    seg = tiny_segmentor_cfg()
+    other = dict(seg['data_preprocessor'], size=(16, 16))
+    with pytest.raises(ValueError, match=r"model\.data_preprocessor.*'size': \(16, 16\).*"
+                                         r'top-level `data_preprocessor`'):
+        build(data_preprocessor=other)
+    build(data_preprocessor=dict(seg['data_preprocessor']))  # the same dict is fine

@@ -136,8 +136,21 @@ class SemiBaseSegmentor(BaseSegmentor):
                  semi_test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None):
+        own = segmentor.get('data_preprocessor')
         if data_preprocessor is None:
-            data_preprocessor = segmentor.get('data_preprocessor')
+            data_preprocessor = own
+        elif own is not None and self._without_scope(data_preprocessor) != \
+                self._without_scope(own):
+            # MMEngine's Runner fills a missing model.data_preprocessor from the
+            # config's top-level `data_preprocessor` variable: a base that
+            # changes only the segmentor's (e.g. its crop size) would otherwise
+            # pad the batches to the wrong size
+            raise ValueError(
+                f'model.data_preprocessor {dict(data_preprocessor)} differs from '
+                f'model.segmentor.data_preprocessor {dict(own)}. MMEngine sets the first '
+                "from the config's top-level `data_preprocessor` variable when the model "
+                'has none: change that variable together with the segmentor\'s (or set '
+                'model.data_preprocessor to the same dict)')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         # MMSeg segmentors may edit their config (e.g. ``pretrained``): one copy each
         self.student = MODELS.build(copy.deepcopy(segmentor))
@@ -154,6 +167,10 @@ class SemiBaseSegmentor(BaseSegmentor):
         self.ignore_index = self.student.decode_head.ignore_index
         self.align_corners = self.student.decode_head.align_corners
         self._register_load_state_dict_pre_hook(self._load_plain_checkpoint)
+
+    @staticmethod
+    def _without_scope(cfg) -> dict:
+        return {k: v for k, v in dict(cfg).items() if k != '_scope_'}
 
     @classmethod
     def merge_train_cfg(cls, semi_train_cfg: OptConfigType) -> dict:
