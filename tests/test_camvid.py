@@ -17,7 +17,17 @@ from mmengine.config import Config
 from mmseg.registry import DATASETS, MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CAMVID_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/camvid/*/*.py')))
+CAMVID_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs/camvid/*.py')))
+# every protocol base configs/_base_/camvid_{protocol}.py, selected by CAMVID_PROTOCOL
+PROTOCOLS = sorted(osp.basename(p)[len('camvid_'):-3]
+                   for p in glob.glob(osp.join(ROOT, 'configs/_base_/camvid_*.py')))
+
+
+def test_protocols_and_the_default():
+    assert PROTOCOLS == ['cpu', 'gpu', 'pretrained', 'pretrained-360x270']
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/camvid/u2pl.py'))  # no variable set
+    assert cfg.model.segmentor.backbone.type == 'TIMMBackbone'  # pretrained
+    assert cfg.train_cfg.max_iters == 1500
 
 
 def fake_camvid(root, n=3):
@@ -78,8 +88,10 @@ def test_committed_splits(split, num_labeled):
     assert len({frozenset(s) for s in stems}) == 3  # the seeds draw different images
 
 
+@pytest.mark.parametrize('protocol', PROTOCOLS)
 @pytest.mark.parametrize('path', CAMVID_CONFIGS, ids=lambda p: osp.relpath(p, ROOT))
-def test_camvid_config_builds_with_the_protocols_schedule(path):
+def test_camvid_config_builds_with_the_protocols_schedule(path, protocol, monkeypatch):
+    monkeypatch.setenv('CAMVID_PROTOCOL', protocol)
     cfg = Config.fromfile(path)
     # as MMEngine's Runner builds it: a model without its own data_preprocessor
     # gets the config's top-level one (which must then be the segmentor's)
@@ -87,7 +99,6 @@ def test_camvid_config_builds_with_the_protocols_schedule(path):
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
-    protocol = osp.basename(osp.dirname(path))
     ref = Config.fromfile(osp.join(osp.dirname(path), 'u2pl.py'))
     # identical schedule, augmentation, labeled batch, evaluation and seed
     assert cfg.train_cfg == ref.train_cfg and cfg.param_scheduler == ref.param_scheduler
@@ -145,14 +156,15 @@ def test_camvid_config_builds_with_the_protocols_schedule(path):
 
 
 @pytest.mark.slow
-def test_tools_test_evaluates_a_checkpoint_on_a_split_list(tmp_path):
+def test_tools_test_evaluates_a_checkpoint_on_a_split_list(tmp_path, monkeypatch):
 
     src = tmp_path / 'camvid_src'
     fake_camvid(src)
     subprocess.run([sys.executable, osp.join(ROOT, 'tools/dataset_converters/camvid.py'),
                     '--src', str(src), '--out', str(tmp_path / 'data/camvid')], check=True,
                    capture_output=True)
-    cfg_path = osp.join(ROOT, 'configs/camvid/cpu/u2pl.py')
+    cfg_path = osp.join(ROOT, 'configs/camvid/u2pl.py')
+    monkeypatch.setenv('CAMVID_PROTOCOL', 'cpu')  # the children inherit it
     model = MODELS.build(Config.fromfile(cfg_path).model)
     torch.save({'state_dict': model.state_dict()}, tmp_path / 'ckpt.pth')
     split = tmp_path / 'two.txt'

@@ -58,7 +58,7 @@ def test_converted_logits_equal_the_reference_implementation(converted):
 
 
 def _pretrained_model_cfg(checkpoint):
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/camvid/pretrained/u2pl.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/camvid/u2pl.py'))
     init = cfg.model.segmentor.backbone.init_cfg
     assert init.type == 'CheckedPretrained' and init.module_prefix == 'timm_model.'
     init.checkpoint = str(checkpoint)
@@ -83,7 +83,7 @@ def test_every_backbone_tensor_is_loaded_into_student_and_teacher(converted):
 
 def test_input_normalisation_is_the_weights_own():
     # the TensorFlow EfficientNet-Lite preprocessing: (x - 127) / 128, RGB
-    cfg = Config.fromfile(osp.join(ROOT, 'configs/camvid/pretrained/suponly.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/camvid/suponly.py'))
     pre = cfg.model.data_preprocessor
     assert pre.mean == [127.0] * 3 and pre.std == [128.0] * 3 and pre.bgr_to_rgb
 

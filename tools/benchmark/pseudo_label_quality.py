@@ -2,7 +2,7 @@
 """Pseudo-label accuracy on reliable vs unreliable pixels, and entropy
 statistics, of a checkpoint's teacher on images with known labels.
 
-    python tools/benchmark/pseudo_label_quality.py configs/camvid/cpu/u2pl.py CKPT \\
+    CAMVID_PROTOCOL=cpu python tools/benchmark/pseudo_label_quality.py configs/camvid/u2pl.py CKPT \\
         --split-list data/splits/camvid/1-8/seed0/unlabeled.txt --out quality.json
 
 The images of the split list (default: the config's unlabeled split) are read

@@ -3,14 +3,17 @@
 
 Examples::
 
-    # CamVid `cpu` protocol, 1/8, SupOnly and U2PL, three seeds
+    # CamVid `cpu` protocol (configs/_base_/camvid_cpu.py), 1/8, SupOnly and U2PL
     python tools/benchmark/semi_protocol.py --protocol cpu \\
         --configs suponly u2pl --splits 1-8 --seeds 0 1 2
     # the same table again, without training (reads finished runs)
     python tools/benchmark/semi_protocol.py --protocol cpu \\
         --configs suponly u2pl --splits 1-8 --seeds 0 1 2 --report-only
 
-A config is a name under ``configs/camvid/{protocol}/`` or a path. Run
+A config is a name under ``configs/camvid/`` or a path; ``--protocol P``
+selects the CamVid protocol base ``configs/_base_/camvid_P.py`` of those configs
+(the tool sets ``CAMVID_PROTOCOL=P`` for its own config loading and for every
+child process; the method configs read it). Run
 ``(config, split, seed)`` trains with ``tools/train.py`` in
 ``WORK/{protocol}/{config}/{split}/seed{seed}`` on the split lists
 ``{splits_root}/{split}/seed{seed}/{labeled,unlabeled}.txt`` with
@@ -45,10 +48,12 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Run configs x splits x seeds (resumable) and tabulate val mIoU.')
-    parser.add_argument('--protocol', default='cpu',
-                        help='protocol: config folder configs/camvid/PROTOCOL (default cpu)')
+    parser.add_argument('--protocol', default='pretrained',
+                        help='CamVid protocol: base configs/_base_/camvid_PROTOCOL.py of the '
+                        'configs/camvid/ method configs (default pretrained); also the '
+                        'name of the results folder')
     parser.add_argument('--configs', nargs='+', required=True,
-                        help='config names in the protocol folder, or config paths')
+                        help='config names in configs/camvid/, or config paths')
     parser.add_argument('--splits', nargs='+', default=['1-8'], help='split names')
     parser.add_argument('--seeds', nargs='+', type=int, default=[0], help='seeds')
     parser.add_argument('--splits-root', default='data/splits/camvid',
@@ -91,11 +96,25 @@ def child_env(malloc_reuse: bool) -> Dict[str, str]:
     return env
 
 
+PROTOCOL_ENV = 'CAMVID_PROTOCOL'
+
+
+def protocol_base(protocol: str) -> str:
+    return osp.join(ROOT, 'configs', '_base_', f'camvid_{protocol}.py')
+
+
 def resolve_config(name: str, protocol: str) -> str:
+    """``configs/camvid/{name}.py`` (its protocol base must exist) or a path."""
     if name.endswith('.py'):
         path = name
     else:
-        path = osp.join(ROOT, 'configs', 'camvid', protocol, f'{name}.py')
+        path = osp.join(ROOT, 'configs', 'camvid', f'{name}.py')
+        if not osp.isfile(protocol_base(protocol)):
+            known = sorted(osp.basename(p)[len('camvid_'):-3] for p in
+                           glob.glob(osp.join(ROOT, 'configs', '_base_', 'camvid_*.py')))
+            raise FileNotFoundError(
+                f'--protocol {protocol}: no protocol base {protocol_base(protocol)}; '
+                f'known protocols: {known}')
     if not osp.isfile(path):
         raise FileNotFoundError(f'config not found: {path} (from --configs {name})')
     return path
@@ -227,7 +246,8 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
     opts += [f'randomness.seed={seed}', *args.cfg_options]
     cmd = [args.python, osp.join(ROOT, 'tools', 'train.py'), cfg_path, '--work-dir', run_dir,
            '--resume', '--cfg-options', *opts]
-    print(f'[semi_protocol] {name} {split} seed {seed}: {" ".join(cmd)}', flush=True)
+    shown = f'{PROTOCOL_ENV}={args.protocol} ' + ' '.join(cmd)  # as a shell would run it
+    print(f'[semi_protocol] {name} {split} seed {seed}: {shown}', flush=True)
     if args.dry_run:
         return None
     os.makedirs(run_dir, exist_ok=True)
@@ -269,7 +289,7 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
                   curve={str(k): v for k, v in sorted(curve.items())},
                   train_seconds=round(state['train_seconds'], 1),
                   segments=state['segments'],
-                  killed_segments=state.get('killed_segments', 0), command=' '.join(cmd))
+                  killed_segments=state.get('killed_segments', 0), command=shown)
     with open(result_file, 'w') as f:
         json.dump(result, f, indent=1)
     return result
@@ -352,6 +372,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, ROOT)
     import mmseg_u2pl  # noqa: F401  (config types)
+    # the CamVid method configs take their protocol base from this variable;
+    # children (tools/train.py, tools/test.py) inherit it
+    os.environ[PROTOCOL_ENV] = args.protocol
     cfg_paths = [resolve_config(c, args.protocol) for c in args.configs]
     names = [config_name(p) for p in cfg_paths]
     results, missing = [], []

@@ -1,7 +1,7 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 """Training speed with and without glibc memory reuse, side by side.
 
-    python tools/benchmark/train_speed.py configs/camvid/cpu/u2pl.py \\
+    CAMVID_PROTOCOL=cpu python tools/benchmark/train_speed.py configs/camvid/u2pl.py \\
         --split-dir data/splits/camvid/1-8/seed0 --iters 40 --rounds 3
 
 Each round trains ``--iters`` iterations of the config twice in fresh

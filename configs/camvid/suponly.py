@@ -1,6 +1,6 @@
-# SupOnly, CamVid `pretrained` protocol at 360 x 270 (hypothesis 2): the segmentor trained on the labeled split only,
+# SupOnly, CamVid (protocol: CAMVID_PROTOCOL, default pretrained): the segmentor trained on the labeled split only,
 # with the same schedule, augmentation, labeled batch and seed as the others.
-_base_ = '../../_base_/camvid_pretrained_360x270.py'
+_base_ = '../_base_/camvid_{{$CAMVID_PROTOCOL:pretrained}}.py'
 train_dataloader = dict(
     _delete_=True,
     batch_size={{_base_.samples_per_gpu}},

@@ -2,7 +2,7 @@
 # segmentor, network 1 evaluated, no EMA teacher. lambda = 1.0 is chosen (CamVid
 # has no published value; 1 is CPS's VOC value with CutMix, Cityscapes' 5 goes
 # with OHEM and 800 x 800 crops); not tuned on the validation set.
-_base_ = ['./u2pl.py', '../../_base_/methods/cps.py']
+_base_ = ['./u2pl.py', '../_base_/methods/cps.py']
 model = dict(
     _delete_=True,
     type='CPSSegmentor',

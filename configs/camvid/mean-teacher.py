@@ -1,7 +1,7 @@
 # Mean Teacher (configs/_base_/methods/mean_teacher.py): hard-label CE against the
 # EMA teacher's argmax on the same unlabeled images; the same network, teacher,
 # schedule and hooks as U2PL in this protocol.
-_base_ = ['./u2pl.py', '../../_base_/methods/mean_teacher.py']
+_base_ = ['./u2pl.py', '../_base_/methods/mean_teacher.py']
 model = dict(
     _delete_=True,
     type='MeanTeacherSegmentor',

@@ -1,6 +1,6 @@
-# U2PL, CamVid `pretrained` protocol: paper hyper-parameters (configs/_base_/models/u2pl.py);
+# U2PL, CamVid (protocol: CAMVID_PROTOCOL, default pretrained): paper hyper-parameters (configs/_base_/models/u2pl.py);
 # CamVid has no background class, so every queue holds 30000 negatives.
-_base_ = ['../../_base_/camvid_pretrained.py', '../../_base_/models/u2pl.py']
+_base_ = ['../_base_/camvid_{{$CAMVID_PROTOCOL:pretrained}}.py', '../_base_/models/u2pl.py']
 model = dict(
     _delete_=True,
     type='U2PLSemiSegmentor',
