@@ -20,7 +20,7 @@ class SemiSupervisedSampler(Sampler):
     by all ranks), split between ranks by striding, so every rank draws B
     labeled and B unlabeled images per iteration and ranks see different
     images. The dataloader's ``batch_size`` must be the sum of the two counts
-    (checked by :class:`EntropyPartitionHook`).
+    (checked by :class:`SemiScheduleHook`).
 
     Args:
         dataset (SemiSegDataset): labeled first, then unlabeled.
