@@ -4,8 +4,9 @@
 Importing the package registers its components in MMSeg's registries
 (configs use ``custom_imports = dict(imports=['mmseg_u2pl'])``) and changes
 nothing else. The compatibility fix for saving and loading MMEngine
-checkpoints under torch >= 2.6 is applied by :class:`SafeCheckpointHook`
-(in every config's ``default_hooks``) or explicitly with
+checkpoints under torch >= 2.6 is applied by the package's ``tools/train.py``
+and ``tools/test.py``, by :class:`SafeCheckpointHook` (in every config's
+``default_hooks``) or explicitly with
 :func:`register_checkpoint_safe_globals`.
 """
 from .utils import register_checkpoint_safe_globals

@@ -92,7 +92,11 @@ def main():
 
     # register mmseg_u2pl's components into mmseg's registries and allow-list
     # the types an MMEngine checkpoint needs for torch's weights_only loading
-    import mmseg_u2pl  # noqa: F401
+    import mmseg_u2pl
+    # this package's entry point applies its checkpoint fix for the pinned
+    # MMEngine under torch >= 2.6 explicitly, for any config (configs of this
+    # package also list SafeCheckpointHook, for MMSeg's own tools)
+    mmseg_u2pl.register_checkpoint_safe_globals()
     from mmseg_u2pl.utils import init_cpu_distributed
 
     # load config

@@ -109,6 +109,8 @@ def resolve_config(name: str, protocol: str) -> str:
         path = name
     else:
         path = osp.join(ROOT, 'configs', 'camvid', f'{name}.py')
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'config not found: {path} (from --configs {name})')
         if not osp.isfile(protocol_base(protocol)):
             known = sorted(osp.basename(p)[len('camvid_'):-3] for p in
                            glob.glob(osp.join(ROOT, 'configs', '_base_', 'camvid_*.py')))
