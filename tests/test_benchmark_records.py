@@ -69,8 +69,12 @@ def test_readme_quotes_every_record_and_the_seed_means(folder):
         final = f"{r['final']['mIoU']:.2f}"
         assert final in section, (f"README does not quote {r['config']} {r['split']} seed "
                                   f"{r['seed']}: {final}")
-        by_config[(r['config'], r['split'])].append(r)
-    for (config, split), runs in by_config.items():
+        # seeds of one setting: the same protocol and schedule (the hypothesis
+        # folders hold runs of other schedules and sizes)
+        iters = re.search(r'train_cfg\.max_iters=(\d+)', r['command'])
+        setting = (r['protocol'], iters.group(1) if iters else None)
+        by_config[(r['config'], r['split'], setting)].append(r)
+    for (config, split, _), runs in by_config.items():
         if len(runs) < 2:
             continue
         runs.sort(key=lambda r: r['seed'])
