@@ -16,3 +16,18 @@ $SP --configs suponly u2pl --splits 1-16 --seeds 0 --work-dir work_dirs/hypothes
 # hypothesis 2: resolution (360 x 270 images, 240 x 240 crops; 2.25 x the pixels)
 PR="$PY tools/benchmark/semi_protocol.py --protocol pretrained-360x270"
 $PR --configs suponly u2pl --splits 1-16 --seeds 0 || true
+# the issue-11 tables at the protocol's 1500 iterations (the hypotheses did not
+# move the gap), most informative first:
+# 1/16 and 1/8, SupOnly and U2PL (L_c), 3 seeds
+$SP --configs suponly u2pl --splits 1-16 1-8 --seeds 0 1 2 || true
+# CutMix-Seg and U2PL (L_b) at 1/16 and 1/8, 3 seeds
+$SP --configs cutmix-seg u2pl-lb --splits 1-16 1-8 --seeds 0 1 2 || true
+# the authors' code vs the paper at 1/16 (3 seeds)
+$SP --configs u2pl_authors-code --splits 1-16 --seeds 0 1 2 || true
+# Tab. 6 rows at 1/16, seed 0
+$SP --configs u2pl_tab6-row1_no-lc u2pl_tab6-row2_lc-only u2pl_tab6-row3_no-dpa \
+    u2pl_tab6-row4_no-prt u2pl_tab6-row5_no-unreliable --splits 1-16 --seeds 0 || true
+# 1/4, SupOnly and U2PL, 3 seeds
+$SP --configs suponly u2pl --splits 1-4 --seeds 0 1 2 || true
+# issue 12: Mean Teacher and CPS beside them at 1/8, 3 seeds
+$SP --configs mean-teacher cps --splits 1-8 --seeds 0 1 2 || true
