@@ -1,5 +1,9 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
-"""Tiny model configs and batches shared by the tests."""
+"""Tiny model configs, batches and data shared by the tests."""
+import os.path as osp
+import subprocess
+import sys
+
 import torch
 from mmengine.structures import PixelData
 
@@ -60,3 +64,16 @@ def make_batch(num_labeled=2, num_unlabeled=2, size=32, seed=0, label_fn=None):
             ds.gt_sem_seg = PixelData(data=gt)
         samples.append(ds)
     return dict(inputs=inputs, data_samples=samples)
+
+
+def make_synthetic_split(tmp, seed: int = 3) -> None:
+    """The synthetic dataset (48 train / 4 val images) under ``tmp/data/synthetic``
+    and its 1/16 split (8 labeled, 40 unlabeled) under ``tmp/data/splits``."""
+    from mmseg_u2pl.datasets.synthetic import generate_synthetic_dataset
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    data = osp.join(str(tmp), 'data/synthetic')
+    generate_synthetic_dataset(data, num_train=48, num_val=4, seed=seed)
+    subprocess.run([sys.executable, osp.join(root, 'tools/make_semi_splits.py'), 'mmseg',
+                    '--data-root', data, '--num-labeled', '8', '--out',
+                    'data/splits/synthetic/1-16'], cwd=str(tmp), check=True,
+                   capture_output=True)

@@ -11,6 +11,7 @@ import sys
 import pytest
 import torch
 
+from _tiny import make_synthetic_split
 from test_dist_cpu import free_port
 from test_resume import max_abs_diff, train, workers
 
@@ -27,12 +28,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope='module')
 def workspace(tmp_path_factory):
-    from mmseg_u2pl.datasets.synthetic import generate_synthetic_dataset
     tmp = tmp_path_factory.mktemp('methods')
-    generate_synthetic_dataset(str(tmp / 'data/synthetic'), num_train=48, num_val=4, seed=3)
-    subprocess.run([sys.executable, osp.join(ROOT, 'tools/make_semi_splits.py'), 'mmseg',
-                    '--data-root', str(tmp / 'data/synthetic'), '--num-labeled', '8', '--out',
-                    'data/splits/synthetic/1-16'], cwd=tmp, check=True, capture_output=True)
+    make_synthetic_split(tmp, seed=3)
     for name, path in CONFIGS.items():
         (tmp / f'{name}.py').write_text(
             f"_base_ = '{osp.join(ROOT, path)}'\n"

@@ -29,12 +29,9 @@ def train(args, cwd, check=True):
 
 @pytest.fixture(scope='module')
 def workspace(tmp_path_factory):
-    from mmseg_u2pl.datasets.synthetic import generate_synthetic_dataset
+    from _tiny import make_synthetic_split
     tmp = tmp_path_factory.mktemp('resume')
-    generate_synthetic_dataset(str(tmp / 'data/synthetic'), num_train=48, num_val=4, seed=3)
-    subprocess.run([sys.executable, osp.join(ROOT, 'tools/make_semi_splits.py'), 'mmseg',
-                    '--data-root', str(tmp / 'data/synthetic'), '--num-labeled', '8', '--out',
-                    'data/splits/synthetic/1-16'], cwd=tmp, check=True, capture_output=True)
+    make_synthetic_split(tmp, seed=3)
     base = osp.join(ROOT, 'configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py')
     (tmp / 'cfg.py').write_text(
         f"_base_ = '{base}'\n"
