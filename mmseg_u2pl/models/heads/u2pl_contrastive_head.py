@@ -7,8 +7,13 @@ Using Unreliable Pseudo-Labels", CVPR 2022; L_b to its supplementary Sec. D.
 The loss is split into pure functions so each equation can be checked alone:
 :func:`u2pl_anchor_mask` (Eq. 9-11), :func:`u2pl_negative_mask` (Eq. 13-16),
 :func:`class_positives` (Eq. 12), :func:`infonce_loss` (Eq. 4) and
-:func:`binary_contrastive_loss` (L_b). :class:`U2PLContrastiveHead` samples
-anchors and negatives (Algorithm 1) and ties them together.
+:func:`binary_contrastive_loss` (L_b). :class:`U2PLContrastiveHead` holds the
+representation head g and the steps of Algorithm 1: :meth:`~U2PLContrastiveHead.select`
+(masks, positives, anchors), :meth:`~U2PLContrastiveHead.new_negatives` (for
+the memory bank, which the segmentor owns and fills),
+:meth:`~U2PLContrastiveHead.bank_negatives` /
+:meth:`~U2PLContrastiveHead.in_batch_negatives` and
+:meth:`~U2PLContrastiveHead.loss_from`.
 
 Where the authors' public code departs from the paper (reference Sec. 3), the
 head offers the authors' behaviour as named options, the paper staying the
@@ -16,6 +21,7 @@ default; ``reference='authors_code'`` switches all of them at once (see
 :class:`U2PLContrastiveHead`). :func:`batch_axis_onehot` re-implements the
 authors' ``label_onehot``.
 """
+from dataclasses import dataclass
 from typing import Optional, Tuple
 
 import torch
@@ -29,7 +35,7 @@ from mmseg.utils import ConfigType, OptMultiConfig
 from ..utils.memory_bank import rank_within_class
 
 __all__ = [
-    'U2PLContrastiveHead', 'u2pl_anchor_mask', 'u2pl_negative_mask',
+    'U2PLContrastiveHead', 'ContrastiveSelection', 'u2pl_anchor_mask', 'u2pl_negative_mask',
     'class_positives', 'infonce_loss', 'binary_contrastive_loss', 'class_indicator',
     'batch_axis_onehot', 'REFERENCE_DEFAULTS'
 ]
@@ -300,6 +306,26 @@ def _sample_per_class(mask: Tensor, num: int, replacement: bool) -> Tuple[Tensor
     return idx, valid
 
 
+@dataclass
+class ContrastiveSelection:
+    """What :meth:`U2PLContrastiveHead.select` chose in one batch.
+
+    Attributes:
+        anchors (Tensor): (C, M, D) sampled student features (Eq. 9-11).
+        anchor_valid (Tensor): (C, M) bool, real samples.
+        positives (Tensor): (C, D) z_c^+ from the teacher (Eq. 12).
+        teacher_unit (Tensor): (P, D) unit teacher features of every pixel.
+        negative_mask (Tensor): (P, C) bool, candidate negatives (Eq. 13-16).
+        num_present (Tensor, optional): classes present (authors' averaging).
+    """
+    anchors: Tensor
+    anchor_valid: Tensor
+    positives: Tensor
+    teacher_unit: Tensor
+    negative_mask: Tensor
+    num_present: Optional[Tensor] = None
+
+
 @MODELS.register_module()
 class U2PLContrastiveHead(BaseModule):
     """Representation head g and contrastive loss of U2PL.
@@ -475,6 +501,11 @@ class U2PLContrastiveHead(BaseModule):
              valid: Optional[Tensor] = None) -> Tuple[Tensor, dict]:
         """L_c of Algorithm 1 for one batch, at the feature resolution.
 
+        The composition of :meth:`select`, :meth:`new_negatives` (pushed into
+        ``memory_bank``), :meth:`bank_negatives` or :meth:`in_batch_negatives`,
+        and :meth:`loss_from`; :class:`U2PLSemiSegmentor` runs the same steps
+        with the bank it owns.
+
         Args:
             rep_student (Tensor): (B, D, h, w) z of the student (anchors).
             rep_teacher (Tensor): (B, D, h, w) z of the teacher (positives
@@ -501,6 +532,26 @@ class U2PLContrastiveHead(BaseModule):
             tuple: the weighted loss ``lambda_c * L_c`` and a dict of
             statistics for logging.
         """
+        sel = self.select(rep_student, rep_teacher, labels, probs, is_labeled, unreliable,
+                          pseudo_labels, valid)
+        if memory_bank is not None:
+            memory_bank.push(*self.new_negatives(sel))
+            negatives, has_neg = self.bank_negatives(sel, memory_bank)
+        else:
+            negatives, has_neg = self.in_batch_negatives(sel)
+        return self.loss_from(sel, negatives, has_neg)
+
+    def select(self,
+               rep_student: Tensor,
+               rep_teacher: Tensor,
+               labels: Tensor,
+               probs: Tensor,
+               is_labeled: Tensor,
+               unreliable: Tensor,
+               pseudo_labels: Optional[Tensor] = None,
+               valid: Optional[Tensor] = None) -> ContrastiveSelection:
+        """Anchor and negative masks (Eq. 9-16), z_c^+ (Eq. 12) and M sampled
+        anchors per class; the arguments are those of :meth:`loss`."""
         B, D = rep_student.shape[:2]
         C = self.num_classes
         if valid is None:
@@ -548,31 +599,46 @@ class U2PLContrastiveHead(BaseModule):
             neg_mask = neg_mask & (lab[:, None] | indicator)
         positives, _ = class_positives(
             anchor_mask if self.positive_with_threshold else labeled_c, z_t)
-        classes = torch.arange(C, device=z_s.device)
-        M, N = self.num_anchors, self.num_negatives
+        M = self.num_anchors
         a_idx, a_valid = _sample_per_class(anchor_mask, M, self.sample_with_replacement)
-        anchors = z_s[a_idx]  # (C, M, D)
-
         # negatives are compared by cosine: normalise the (P, D) teacher
         # features once, not the (C, M, N, D) sample (the bank keeps unit vectors)
         z_t_unit = F.normalize(z_t, dim=-1)
-        if memory_bank is not None:
-            pix, cls = self._select_push(neg_mask)
-            memory_bank.push(z_t_unit[pix], cls)
-            negatives = memory_bank.sample(classes, M * N).view(C, M, N, D)
-            has_neg = memory_bank.count > 0
-        else:
-            n_idx, n_valid = _sample_per_class(neg_mask, M * N, replacement=True)
-            negatives = z_t_unit[n_idx].view(C, M, N, D)
-            has_neg = n_valid[:, 0]
-        valid_anchor = a_valid & has_neg[:, None]
         num_present = labeled_c.any(0).sum() if self.average_over_present_classes else None
+        return ContrastiveSelection(z_s[a_idx], a_valid, positives, z_t_unit, neg_mask,
+                                    num_present)
+
+    def new_negatives(self, sel: ContrastiveSelection) -> Tuple[Tensor, Tensor]:
+        """This batch's negatives for Q_c: unit teacher features (K, D) and
+        their classes (K,), capped per class by ``max_push_per_class``."""
+        pix, cls = self._select_push(sel.negative_mask)
+        return sel.teacher_unit[pix], cls
+
+    def bank_negatives(self, sel: ContrastiveSelection, memory_bank) -> Tuple[Tensor, Tensor]:
+        """N negatives per anchor from Q_c: (C, M, N, D) and the (C,) classes
+        whose queue is not empty."""
+        C, M, D = sel.anchors.shape
+        classes = torch.arange(C, device=sel.anchors.device)
+        negatives = memory_bank.sample(classes, M * self.num_negatives)
+        return negatives.view(C, M, self.num_negatives, D), memory_bank.count > 0
+
+    def in_batch_negatives(self, sel: ContrastiveSelection) -> Tuple[Tensor, Tensor]:
+        """N negatives per anchor from this batch only (Tab. 6 "w/o Q_c")."""
+        C, M, D = sel.anchors.shape
+        N = self.num_negatives
+        n_idx, n_valid = _sample_per_class(sel.negative_mask, M * N, replacement=True)
+        return sel.teacher_unit[n_idx].view(C, M, N, D), n_valid[:, 0]
+
+    def loss_from(self, sel: ContrastiveSelection, negatives: Tensor,
+                  has_neg: Tensor) -> Tuple[Tensor, dict]:
+        """``lambda_c * L_c`` (Eq. 4, or L_b) and logging statistics."""
+        valid_anchor = sel.anchor_valid & has_neg[:, None]
         loss_fn = infonce_loss if self.loss_type == 'infonce' else binary_contrastive_loss
-        loss = loss_fn(anchors, positives, negatives, valid_anchor, self.temperature,
-                       negatives_normalized=True, num_present=num_present)
+        loss = loss_fn(sel.anchors, sel.positives, negatives, valid_anchor, self.temperature,
+                       negatives_normalized=True, num_present=sel.num_present)
         stats = dict(
             contrast_classes=(valid_anchor.any(1)).sum().to(torch.float32),
-            contrast_negatives=neg_mask.sum().to(torch.float32))
+            contrast_negatives=sel.negative_mask.sum().to(torch.float32))
         return self.loss_weight * loss, stats
 
     def _select_push(self, neg_mask: Tensor) -> Tuple[Tensor, Tensor]:

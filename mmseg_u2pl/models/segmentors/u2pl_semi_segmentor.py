@@ -168,7 +168,13 @@ class U2PLSemiSegmentor(CutMixSegSegmentor):
             unreliable = torch.cat([unreliable_u.new_zeros((B_l, ) + tuple(size)),
                                     unreliable_u])
             is_labeled = torch.arange(x_all.shape[0], device=x_all.device) < B_l
-        loss, stats = head.loss(rep_s, rep_t, labels, torch.cat([probs_l, probs_u]),
-                                is_labeled, unreliable, self.memory_bank,
-                                pseudo_labels=pseudo_all, valid=valid)
+        sel = head.select(rep_s, rep_t, labels, torch.cat([probs_l, probs_u]), is_labeled,
+                          unreliable, pseudo_labels=pseudo_all, valid=valid)
+        if self.memory_bank is not None:
+            # Q_c is the segmentor's: push this batch's negatives, then sample
+            self.memory_bank.push(*head.new_negatives(sel))
+            negatives, has_neg = head.bank_negatives(sel, self.memory_bank)
+        else:
+            negatives, has_neg = head.in_batch_negatives(sel)
+        loss, stats = head.loss_from(sel, negatives, has_neg)
         return dict(loss_contrast=loss, **stats)
