@@ -170,10 +170,10 @@ def test_mmseg_dataset(dataset_root):
     assert len(built) == PARAMS['num_val']
 
 
-def test_module_cli(tmp_path):
+def test_cli(tmp_path):
     root = str(tmp_path / 'cli')
     res = subprocess.run([
-        sys.executable, '-m', 'mmseg_u2pl.datasets.synthetic', root,
+        sys.executable, osp.join(REPO_ROOT, 'tools/dataset_converters/synthetic.py'), root,
         '--num-train', '2', '--num-val', '1', '--size', '48'
     ],
                          capture_output=True,

@@ -25,15 +25,12 @@ Each class has a typical texture (75-90 %) but also the others, so a
 network must combine texture and shape; README.md gives SupOnly and U2PL
 measured on it.
 """
-import argparse
 import colorsys
 import json
 import os
 import os.path as osp
 import re
-import sys
-import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -41,15 +38,9 @@ import numpy as np
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-if __name__ == '__main__' and __spec__ is not None and (
-        __spec__.name in sys.modules):
-    # ``python -m`` after the package already imported (and registered) this
-    # module: run that copy rather than registering the classes twice.
-    sys.exit(sys.modules[__spec__.name].main())
-
 __all__ = [
     'SyntheticShapesDataset', 'SYNTHETIC_CLASSES', 'render_sample',
-    'generate_synthetic_dataset', 'main'
+    'generate_synthetic_dataset'
 ]
 
 SYNTHETIC_CLASSES = ('background', 'disk', 'square', 'triangle', 'ring',
@@ -344,34 +335,3 @@ def generate_synthetic_dataset(root: str,
         json.dump(params, f, indent=1, sort_keys=True)
     os.replace(tmp, marker)
     return root
-
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Command line entry: ``python -m mmseg_u2pl.datasets.synthetic ROOT``.
-
-    Args:
-        argv (Sequence[str], optional): Arguments; defaults to
-            ``sys.argv[1:]``.
-    """
-    parser = argparse.ArgumentParser(
-        description='Generate the synthetic shapes segmentation dataset '
-        '(MMSeg layout: img_dir/{train,val}, ann_dir/{train,val}).')
-    parser.add_argument('root', help='output dataset root')
-    parser.add_argument('--num-train', type=int, default=300)
-    parser.add_argument('--num-val', type=int, default=60)
-    parser.add_argument('--size', type=int, default=96)
-    parser.add_argument('--seed', type=int, default=0)
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    generate_synthetic_dataset(args.root, args.num_train, args.num_val,
-                               args.size, args.seed)
-    counts: List[str] = [
-        f'{subset}={len(os.listdir(osp.join(args.root, "img_dir", subset)))}'
-        for subset in ('train', 'val')
-    ]
-    print(f'synthetic shapes dataset at {args.root} ({", ".join(counts)}, '
-          f'{time.perf_counter() - start:.2f}s)')
-
-
-if __name__ == '__main__':
-    main()

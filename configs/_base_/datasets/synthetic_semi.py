@@ -1,6 +1,6 @@
 # The embedded synthetic dataset (mmseg_u2pl.datasets.synthetic: 6 classes,
 # textured shapes on textured noisy backgrounds, 96 x 96), semi-supervised.
-# Generate it with `python -m mmseg_u2pl.datasets.synthetic data/synthetic`
+# Generate it with `python tools/dataset_converters/synthetic.py data/synthetic`
 # (tools/run_demo.py does) and split it with tools/make_semi_splits.py.
 dataset_type = 'SyntheticShapesDataset'
 data_root = 'data/synthetic'
