@@ -29,10 +29,9 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmseg_u2pl.datasets.splits import (DATASET_KINDS,  # noqa: E402
-                                        import_split, make_split,
-                                        scan_labeled_pool, scan_stems,
-                                        write_split)
+# the split library lives next to this script (offline tooling, not the package)
+from semi_splits import (DATASET_KINDS, import_split, make_split,  # noqa: E402
+                         scan_labeled_pool, scan_stems, write_split)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
