@@ -120,3 +120,30 @@ def test_split_list_dataset_resolves_against_working_directory(tree, monkeypatch
                             dataset=dict(cfg['labeled'], ann_file='splits/missing.txt')))
     semi = DATASETS.build(cfg)
     assert (semi.num_labeled, semi.num_unlabeled) == (2, 6)
+
+
+def test_split_dir_names_both_lists(tree, monkeypatch):
+    tmp, stems, _, _ = tree
+    monkeypatch.chdir(tmp)
+    cfg = semi_cfg(tmp / 'data', None, None)
+    for part in ('labeled', 'unlabeled'):
+        del cfg[part]['ann_file']
+    semi = DATASETS.build(dict(cfg, split_dir='splits'))
+    assert (semi.num_labeled, semi.num_unlabeled) == (2, 6)
+    assert semi.datasets[1].ann_file == str(tmp / 'splits/unlabeled.txt')
+    # SupOnly: reads labeled.txt, counts unlabeled.txt (its epochs)
+    sup = DATASETS.build(dict(type='SplitListDataset', split_dir='splits',
+                              dataset=cfg['labeled']))
+    assert (len(sup), sup.num_unlabeled) == (2, 6)
+    assert DATASETS.build(dict(type='SplitListDataset', dataset=dict(
+        cfg['labeled'], ann_file='splits/labeled.txt'))).num_unlabeled is None
+    # the same list named twice is fine, two different ones are refused
+    DATASETS.build(dict(cfg, split_dir='splits',
+                        labeled=dict(cfg['labeled'], ann_file='splits/labeled.txt')))
+    with pytest.raises(ValueError, match=r"split_dir or labeled.ann_file.*'other.txt'"):
+        DATASETS.build(dict(cfg, split_dir='splits',
+                            labeled=dict(cfg['labeled'], ann_file='other.txt')))
+    (tmp / 'only').mkdir()
+    write_list(tmp / 'only/labeled.txt', stems[:2])
+    with pytest.raises(FileNotFoundError, match=r'only/unlabeled.txt \(key split_dir\)'):
+        DATASETS.build(dict(type='SplitListDataset', split_dir='only', dataset=cfg['labeled']))

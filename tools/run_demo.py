@@ -93,7 +93,7 @@ def main() -> None:
         if args.max_iters:
             n = args.max_iters
             opts += [f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
-                     f'param_scheduler.0.end={n}', f'default_hooks.checkpoint.interval={n}']
+                     f'default_hooks.checkpoint.interval={n}']  # the poly LR ends with the loop
         print(f'[demo] training {name}: {config}', flush=True)
         t0 = time.time()
         run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir,

@@ -4,6 +4,7 @@ _base_ = [
     './models/deeplabv3plus_r18-tiny_synthetic.py', './datasets/synthetic_semi.py',
     './synthetic_runtime.py'
 ]
+custom_hooks = []  # no semi-supervised schedule, no teacher
 train_dataloader = dict(
     _delete_=True,
     batch_size=4,

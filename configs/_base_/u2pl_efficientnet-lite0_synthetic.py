@@ -15,7 +15,3 @@ model = dict(
                      background_length=3000),
     semi_train_cfg={{_base_.u2pl_semi_train_cfg}},
     semi_test_cfg={{_base_.u2pl_semi_test_cfg}})
-custom_hooks = [
-    dict(type='SemiScheduleHook', warm_start_epochs=1),
-    dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),
-]

@@ -2,11 +2,7 @@
 # ResNet-101 V1c, output stride 8, SyncBN, 4 GPUs x (4 labeled + 4 unlabeled),
 # crop 513, CE, SGD lr 0.001 wd 1e-4, decoder 10 x lr, poly 0.9, 80 epochs of
 # the unlabeled set, warm start 1 epoch, center-crop 513 evaluation.
-_base_ = [
-    './models/deeplabv3plus_r101-d8_513x513_voc.py', './models/u2pl.py',
-    './datasets/voc_semi_513x513.py', './schedules/semi_poly.py',
-    'mmseg::_base_/default_runtime.py'
-]
+_base_ = ['./semi_r101_voc_513x513.py', './models/u2pl.py']
 model = dict(
     _delete_=True,
     type='U2PLSemiSegmentor',
@@ -15,9 +11,3 @@ model = dict(
     memory_bank={{_base_.u2pl_memory_bank}},  # background (class 0): 50000
     semi_train_cfg={{_base_.u2pl_semi_train_cfg}},
     semi_test_cfg={{_base_.u2pl_semi_test_cfg}})
-custom_hooks = [
-    dict(type='SemiScheduleHook', warm_start_epochs=1),
-    dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),
-]
-optimizer = dict(lr=0.001, weight_decay=0.0001)
-optim_wrapper = dict(optimizer=optimizer)

@@ -10,7 +10,3 @@ model = dict(
     segmentor={{_base_.model}},
     semi_train_cfg={{_base_.cutmix_seg_semi_train_cfg}},
     semi_test_cfg={{_base_.cutmix_seg_semi_test_cfg}})
-custom_hooks = [
-    dict(type='SemiScheduleHook', warm_start_epochs=1),
-    dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),
-]

@@ -1,13 +1,5 @@
-# SupOnly baseline for u2pl_r101_voc-blender_1-2: the same segmentor, schedule and labeled
-# batch (4 GPUs x 4), trained on the 5291 labeled images only.
+# SupOnly, VOC blender 1-2 (5291 labeled images, 4 GPUs x 4): the baseline of the
+# semi-supervised voc-blender_1-2 configs, as many iterations
+# (80 epochs of the 5291 unlabeled).
 _base_ = '../_base_/suponly_r101_voc_513x513.py'
-protocol, split = 'voc-blender', '1-2'
-num_unlabeled = 10582 - 5291
-gpus, unlabeled_per_gpu = 4, 4
-max_iters = -(-80 * num_unlabeled // (gpus * unlabeled_per_gpu))  # as the U2PL config
-train_dataloader = dict(dataset=dict(dataset=dict(
-    ann_file=f'data/splits/{protocol}/{split}/labeled.txt')))
-train_cfg = dict(max_iters=max_iters)
-param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)
-]
+train_dataloader = dict(dataset=dict(split_dir='data/splits/voc-blender/1-2'))

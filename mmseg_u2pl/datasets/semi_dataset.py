@@ -2,7 +2,7 @@
 """Datasets read from split lists: ``data/splits/{dataset}/{split}/labeled.txt``
 and ``unlabeled.txt`` (one image stem per line, MMSeg's ``ann_file`` format)."""
 import os.path as osp
-from typing import List
+from typing import List, Optional
 
 from mmengine.dataset import ConcatDataset
 
@@ -14,6 +14,30 @@ __all__ = ['SplitListDataset', 'SemiSegDataset', 'build_split_dataset']
 
 def _image_paths(dataset) -> List[str]:
     return [dataset.get_data_info(i)['img_path'] for i in range(len(dataset))]
+
+
+def _with_split_dir(cfg: ConfigType, split_dir: Optional[str], role: str,
+                    key: str) -> ConfigType:
+    """``cfg`` with ``ann_file = {split_dir}/{role}.txt`` when ``split_dir``
+    is given; a second, different ``ann_file`` is refused (which one would
+    win is not obvious)."""
+    if split_dir is None:
+        return cfg
+    ann_file = osp.join(split_dir, f'{role}.txt')
+    given = cfg.get('ann_file')
+    if given and osp.abspath(given) != osp.abspath(ann_file):
+        raise ValueError(
+            f'give either split_dir or {key}.ann_file, not both: split_dir={split_dir!r} '
+            f'means {ann_file!r} but {key}.ann_file={given!r}')
+    return dict(cfg, ann_file=ann_file)
+
+
+def _count_entries(path: str, key: str) -> int:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'split file not found: {osp.abspath(path)} (key {key}); '
+                                'create it with tools/make_semi_splits.py')
+    with open(path) as f:
+        return sum(1 for line in f if line.strip())
 
 
 def build_split_dataset(cfg: ConfigType, role: str = 'labeled', check_files: bool = True):
@@ -76,12 +100,27 @@ class SplitListDataset(_SampleNamingConcatDataset):
     Args:
         dataset (dict): Config of the MMSeg dataset; its ``ann_file`` is the
             split list.
+        split_dir (str, optional): A split's folder (``labeled.txt`` and
+            ``unlabeled.txt``, as ``tools/make_semi_splits.py`` writes them):
+            the dataset reads ``labeled.txt``, and :attr:`num_unlabeled` counts
+            ``unlabeled.txt``, so that a SupOnly baseline can train for as many
+            epochs of the unlabeled set as its semi-supervised twin
+            (:class:`SemiIterBasedTrainLoop` with ``max_epochs``).
         check_files (bool): Check that every listed image exists.
     """
 
-    def __init__(self, dataset: ConfigType, check_files: bool = True):
+    def __init__(self, dataset: ConfigType, split_dir: Optional[str] = None,
+                 check_files: bool = True):
         self.roles = ['dataset']
+        dataset = _with_split_dir(dataset, split_dir, 'labeled', 'dataset')
+        self._num_unlabeled = None if split_dir is None else _count_entries(
+            osp.join(split_dir, 'unlabeled.txt'), 'split_dir')
         super().__init__([build_split_dataset(dataset, 'dataset', check_files)])
+
+    @property
+    def num_unlabeled(self) -> Optional[int]:
+        """Entries of ``{split_dir}/unlabeled.txt`` (None without ``split_dir``)."""
+        return self._num_unlabeled
 
 
 @DATASETS.register_module()
@@ -101,11 +140,18 @@ class SemiSegDataset(_SampleNamingConcatDataset):
     Args:
         labeled (dict): Config of the labeled dataset.
         unlabeled (dict): Config of the unlabeled dataset.
+        split_dir (str, optional): A split's folder: sets the ``ann_file`` of
+            ``labeled`` and ``unlabeled`` to its ``labeled.txt`` and
+            ``unlabeled.txt`` (a different ``ann_file`` given as well is an
+            error). Defaults to None (each ``ann_file`` as given).
         check_files (bool): Check that every listed image exists (local
             files only). Defaults to True.
     """
 
-    def __init__(self, labeled: ConfigType, unlabeled: ConfigType, check_files: bool = True):
+    def __init__(self, labeled: ConfigType, unlabeled: ConfigType,
+                 split_dir: Optional[str] = None, check_files: bool = True):
+        labeled = _with_split_dir(labeled, split_dir, 'labeled', 'labeled')
+        unlabeled = _with_split_dir(unlabeled, split_dir, 'unlabeled', 'unlabeled')
         lab = build_split_dataset(labeled, 'labeled', check_files)
         unl = build_split_dataset(unlabeled, 'unlabeled', check_files)
         common = sorted(set(_image_paths(lab)) & set(_image_paths(unl)))

@@ -2,10 +2,11 @@
 from .checkpoint import (UnsafeCheckpointError, checkpoint_safe_globals,
                          load_from_local_safe, register_checkpoint_safe_globals)
 from .dist import init_cpu_distributed
-from .semi_schedule import SemiSchedule, current_semi_schedule, publish_semi_schedule
+from .semi_schedule import (SemiSchedule, current_semi_schedule, unlabeled_epoch_size,
+                            publish_semi_schedule)
 
 __all__ = [
     'UnsafeCheckpointError', 'checkpoint_safe_globals', 'load_from_local_safe',
     'register_checkpoint_safe_globals', 'init_cpu_distributed', 'SemiSchedule',
-    'current_semi_schedule', 'publish_semi_schedule'
+    'current_semi_schedule', 'unlabeled_epoch_size', 'publish_semi_schedule'
 ]

@@ -9,10 +9,13 @@ resumed run recomputes it and the message hub does not save it.
 """
 import math
 from dataclasses import dataclass
+from typing import Tuple
 
 from mmengine.logging import MessageHub
 
-__all__ = ['SemiSchedule', 'current_semi_schedule', 'publish_semi_schedule']
+__all__ = [
+    'SemiSchedule', 'current_semi_schedule', 'publish_semi_schedule', 'unlabeled_epoch_size'
+]
 
 SCHEDULE_KEY = 'mmseg_u2pl.semi_schedule'
 
@@ -62,3 +65,33 @@ def current_semi_schedule() -> SemiSchedule:
 def publish_semi_schedule(schedule: SemiSchedule) -> None:
     """Make ``schedule`` the current one (not saved in checkpoints)."""
     MessageHub.get_current_instance().update_info(SCHEDULE_KEY, schedule, resumed=False)
+
+
+def unlabeled_epoch_size(loader, world_size: int) -> Tuple[int, int]:
+    """``(N_u, B_u * world_size)``: the unlabeled set's size and the unlabeled
+    images one iteration reads on all GPUs together.
+
+    One epoch is one pass over the unlabeled set, ``N_u / (B_u * world_size)``
+    iterations; the pair keeps that ratio exact.
+
+    - A semi-supervised loader (``SemiSegDataset`` + ``SemiSupervisedSampler``):
+      ``B_u`` is the sampler's ``unlabeled_per_batch``.
+    - A labeled-only loader whose dataset knows its split's unlabeled set
+      (``SplitListDataset`` with ``split_dir``; the SupOnly baselines): ``B_u``
+      is the loader's ``batch_size``, so a baseline with as many labeled images
+      per batch as its semi-supervised twin trains as many iterations (CPS
+      supplementary, footnote 1).
+
+    Raises:
+        TypeError: For a loader of neither kind, naming the dataset and sampler.
+    """
+    sampler = getattr(loader, 'sampler', None)
+    dataset = getattr(loader, 'dataset', None)
+    num_unlabeled = getattr(dataset, 'num_unlabeled', None)
+    if num_unlabeled is None:
+        raise TypeError(
+            'an epoch here is one pass over the unlabeled set, but train_dataloader.dataset '
+            f'({type(dataset).__name__}) does not know one: use a SemiSegDataset, or a '
+            'SplitListDataset with split_dir (its unlabeled.txt is counted)')
+    per_gpu = getattr(sampler, 'unlabeled_per_batch', None) or loader.batch_size
+    return num_unlabeled, per_gpu * world_size

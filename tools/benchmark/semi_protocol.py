@@ -189,7 +189,11 @@ def load_config(cfg_path: str, cfg_options: List[str]):
 
 
 def max_iters_of(cfg_path: str, cfg_options: List[str]) -> int:
-    return int(load_config(cfg_path, cfg_options).train_cfg.max_iters)
+    max_iters = load_config(cfg_path, cfg_options).train_cfg.get('max_iters')
+    if max_iters is None:
+        raise SystemExit(f'{cfg_path}: the protocol compares runs of a fixed length; set '
+                         'train_cfg.max_iters (this config gives its length in epochs)')
+    return int(max_iters)
 
 
 def evaluate_checkpoint(args, cfg_path, run_dir, max_iters, opts, env, log_path):

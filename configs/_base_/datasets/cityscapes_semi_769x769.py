@@ -1,11 +1,10 @@
 # Cityscapes, semi-supervised: B labeled + B unlabeled 769 x 769 crops per GPU.
-# Split lists: data/splits/cityscapes/<split>/{labeled,unlabeled}.txt
-# (tools/make_semi_splits.py), resolved relative to the working directory.
+# Split lists: train_dataloader.dataset.split_dir, a folder with labeled.txt and
+# unlabeled.txt (tools/make_semi_splits.py), relative to the working directory.
 _base_ = 'mmseg::_base_/datasets/cityscapes.py'
 dataset_type = 'CityscapesDataset'
 data_root = 'data/cityscapes/'
 crop_size = (769, 769)
-split = '1-16'
 samples_per_gpu = 2  # labeled, and as many unlabeled
 # Paper augmentation: random scale [0.5, 2.0], crop, h-flip (same geometry
 # for unlabeled images, which carry no labels).
@@ -41,17 +40,16 @@ train_dataloader = dict(
                  unlabeled_per_batch=samples_per_gpu),
     dataset=dict(
         type='SemiSegDataset',
+        split_dir='data/splits/cityscapes/1-16',  # {labeled,unlabeled}.txt; leaves set theirs
         labeled=dict(
             type=dataset_type,
             data_root=data_root,
             data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-            ann_file=f'data/splits/cityscapes/{split}/labeled.txt',
             pipeline=train_pipeline),
         unlabeled=dict(
             type=dataset_type,
             data_root=data_root,
             data_prefix=dict(img_path='leftImg8bit/train', seg_map_path='gtFine/train'),
-            ann_file=f'data/splits/cityscapes/{split}/unlabeled.txt',
             pipeline=unlabeled_pipeline)))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -1,13 +1,12 @@
 # PASCAL VOC 2012 (+ SBD, MMSeg's "aug" layout: SegmentationClassAug), semi-
 # supervised: B labeled + B unlabeled 513 x 513 crops per GPU; evaluation on
 # the 1449 val images, center-cropped to 513 (padding ignored), as the paper.
-# Split lists: data/splits/voc-{classic,blender}/<split>/{labeled,unlabeled}.txt
+# Split lists: train_dataloader.dataset.split_dir, a folder with labeled.txt and
+# unlabeled.txt: data/splits/voc-{classic,blender}/<split> (tools/make_semi_splits.py)
 _base_ = 'mmseg::_base_/datasets/pascal_voc12.py'
 dataset_type = 'PascalVOCDataset'
 data_root = 'data/VOCdevkit/VOC2012'
 crop_size = (513, 513)
-protocol = 'voc-classic'
-split = '1464'
 samples_per_gpu = 4
 data_prefix = dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')
 train_pipeline = [
@@ -43,17 +42,16 @@ train_dataloader = dict(
                  unlabeled_per_batch=samples_per_gpu),
     dataset=dict(
         type='SemiSegDataset',
+        split_dir='data/splits/voc-classic/1464',  # {labeled,unlabeled}.txt; leaves set theirs
         labeled=dict(
             type=dataset_type,
             data_root=data_root,
             data_prefix=data_prefix,
-            ann_file=f'data/splits/{protocol}/{split}/labeled.txt',
             pipeline=train_pipeline),
         unlabeled=dict(
             type=dataset_type,
             data_root=data_root,
             data_prefix=data_prefix,
-            ann_file=f'data/splits/{protocol}/{split}/unlabeled.txt',
             pipeline=unlabeled_pipeline)))
 val_dataloader = dict(
     dataset=dict(data_prefix=data_prefix, ann_file='ImageSets/Segmentation/val.txt',

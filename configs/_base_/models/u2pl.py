@@ -40,7 +40,8 @@ u2pl_semi_train_cfg = dict(
     dynamic_partition=True,  # Dynamic Partition Adjustment (Eq. 7); False: alpha_t = alpha_0
     mixer=dict(type='CutMix', prob=1.0, area=0.5))  # one box of half the image
 u2pl_semi_test_cfg = dict(predict_on='teacher')
-custom_hooks = [
-    dict(type='SemiScheduleHook', warm_start_epochs=0),
-    dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True, bn_buffers='ema'),
-]
+# Hooks: the protocol base sets them (configs/_base_/semi_r101_*.py; the warm start
+# is the dataset's):
+#   custom_hooks = [dict(type='SemiScheduleHook', warm_start_epochs=...),
+#                   dict(type='MeanTeacherHook', decay=0.99, interval=1, warmup=True,
+#                        bn_buffers='ema')]

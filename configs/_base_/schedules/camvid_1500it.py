@@ -7,9 +7,6 @@ max_iters = 1500
 interval = 250
 optimizer = dict(lr=0.01, weight_decay=0.0005)
 optim_wrapper = dict(optimizer=optimizer)
-param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)
-]
 train_cfg = dict(max_iters=max_iters, val_interval=interval)
 default_hooks = dict(
     logger=dict(interval=50),

@@ -1,9 +1,12 @@
 # SGD + poly LR (power 0.9) over an iteration-based loop; the decoder (and the
 # auxiliary and representation heads) get 10 x the backbone learning rate.
+# The loop (SemiIterBasedTrainLoop) takes its length as max_iters or as
+# max_epochs of the unlabeled set (counted from the loader: no config restates
+# a split's size); the poly schedule ends with the loop (MMEngine's default
+# `end` is the loop's max_iters), so a config sets the length once.
 # Every config of this package inherits this file; it registers the package's
 # models, datasets, transforms and hooks (used below and by the other bases).
 custom_imports = dict(imports=['mmseg_u2pl'], allow_failed_imports=False)
-max_iters = 40000
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
 optim_wrapper = dict(
     type='OptimWrapper',
@@ -13,10 +16,8 @@ optim_wrapper = dict(
         decode_head=dict(lr_mult=10.0),
         auxiliary_head=dict(lr_mult=10.0),
         contrastive_head=dict(lr_mult=10.0))))
-param_scheduler = [
-    dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, end=max_iters, by_epoch=False)
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=4000)
+param_scheduler = [dict(type='PolyLR', eta_min=0.0, power=0.9, begin=0, by_epoch=False)]
+train_cfg = dict(type='SemiIterBasedTrainLoop', val_interval=4000)  # + max_iters or max_epochs
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(

@@ -8,7 +8,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmseg.registry import HOOKS
-from ...utils.semi_schedule import SemiSchedule, publish_semi_schedule
+from ...utils.semi_schedule import SemiSchedule, publish_semi_schedule, unlabeled_epoch_size
 
 __all__ = ['SemiScheduleHook', 'EntropyPartitionHook']
 
@@ -68,8 +68,8 @@ class SemiScheduleHook(Hook):
         if hasattr(model, 'check_semi_batch'):
             # e.g. CutMix with one unlabeled image per GPU: refuse before iteration 0
             model.check_semi_batch(sampler.unlabeled_per_batch)
-        iters_per_epoch = dataset.num_unlabeled / (
-            sampler.unlabeled_per_batch * get_world_size())
+        num_unlabeled, per_iter = unlabeled_epoch_size(loader, get_world_size())
+        iters_per_epoch = num_unlabeled / per_iter
         self.schedule = SemiSchedule(
             iteration=runner.iter,
             iters_per_epoch=iters_per_epoch,
