@@ -19,7 +19,8 @@ def test_expected_configs_exist():
     expected |= {f'u2pl/u2pl_r101_voc-classic_{n}.py' for n in (92, 183, 366, 732, 1464)}
     expected |= {f'u2pl/u2pl_r101_voc-blender_{s}.py' for s in ('1-16', '1-8', '1-4', '1-2')}
     for folder, method in (('suponly', 'suponly'), ('mean_teacher', 'mean-teacher'),
-                           ('cutmix_seg', 'cutmix-seg'), ('cps', 'cps')):
+                           ('cutmix_seg', 'cutmix-seg'), ('cps', 'cps'), ('ael', 'ael'),
+                           ('u2pl_ael', 'u2pl-ael')):
         expected |= {e.replace('u2pl/u2pl_', f'{folder}/{method}_')
                      for e in expected if e.startswith('u2pl/')}
     assert expected <= names, sorted(expected - names)
@@ -103,7 +104,8 @@ def test_config_loads_and_builds(path):
         assert cfg.train_dataloader.batch_size == twin.train_dataloader.sampler.labeled_per_batch
         assert cfg.optim_wrapper == twin.optim_wrapper
     for method, segmentor in (('mean-teacher_', 'MeanTeacherSegmentor'),
-                              ('cutmix-seg_', 'CutMixSegSegmentor'), ('cps_', 'CPSSegmentor')):
+                              ('cutmix-seg_', 'CutMixSegSegmentor'), ('cps_', 'CPSSegmentor'),
+                              ('ael_', 'AELSegmentor'), ('u2pl-ael_', 'U2PLAELSegmentor')):
         if name.startswith(method):
             assert type(model).__name__ == segmentor
             if 'r101' in name:
@@ -113,6 +115,17 @@ def test_config_loads_and_builds(path):
                 assert cfg.model.segmentor == twin.model.segmentor
                 assert cfg.train_dataloader == twin.train_dataloader
                 assert (cfg.train_cfg, cfg.optim_wrapper) == (twin.train_cfg, twin.optim_wrapper)
+    if name.startswith(('ael_', 'u2pl-ael_')) and 'r101' in name:
+        # AEL's VOC values: confidence threshold 0.7, components of >= 3 % of the crop
+        voc = 'voc' in name
+        assert model.semi_train_cfg['confidence_threshold'] == (0.7 if voc else None)
+        assert model.mixer.min_component_area == (0.03 if voc else 0.005)
+        assert model.confidence_bank.momentum == 0.999
+        if name.startswith('u2pl-ael_'):
+            twin = Config.fromfile(path.replace('u2pl-ael', 'u2pl').replace('/u2pl_ael/',
+                                                                              '/u2pl/'))
+            assert cfg.model.contrastive_head == twin.model.contrastive_head
+            assert cfg.model.memory_bank == twin.model.memory_bank
     if name.startswith('cps_') and 'r101' in name:
         # lambda with CutMix: 5 (Cityscapes), 1 (VOC); 3 boxes of area U(0.25, 0.5)
         assert model.semi_train_cfg['cps_weight'] == (5.0 if 'cityscapes' in name else 1.0)

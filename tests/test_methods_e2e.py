@@ -1,7 +1,8 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
-"""Mean Teacher, CutMix-Seg and CPS end to end (slow): a few iterations
-through tools/train.py, interrupted and resumed exactly, evaluated by
-tools/test.py; CPS on 2 gloo processes with both networks in sync."""
+"""Mean Teacher, CutMix-Seg, CPS, AEL and U2PL w/ AEL end to end (slow): a
+few iterations through tools/train.py, interrupted and resumed exactly,
+evaluated by tools/test.py; CPS and AEL on 2 gloo processes with both
+networks (CPS) and the confidence bank (AEL) in sync."""
 import os
 import os.path as osp
 import re
@@ -22,6 +23,8 @@ CONFIGS = {
     'mean_teacher': 'configs/mean_teacher/mean-teacher_r18-tiny_synthetic_1-16.py',
     'cutmix_seg': 'configs/cutmix_seg/cutmix-seg_r18-tiny_synthetic_1-16.py',
     'cps': 'configs/cps/cps_r18-tiny_synthetic_1-16.py',
+    'ael': 'configs/ael/ael_r18-tiny_synthetic_1-16.py',
+    'u2pl_ael': 'configs/u2pl_ael/u2pl-ael_r18-tiny_synthetic_1-16.py',
 }
 pytestmark = pytest.mark.slow
 
@@ -74,6 +77,10 @@ def test_method_trains_resumes_exactly_and_is_evaluated(workspace, method):
     # the unsupervised term is trained after the warm start
     term = 'loss_cps' if method == 'cps' else 'loss_unsup'
     assert term in out_a
+    if method == 'u2pl_ael':
+        assert 'loss_contrast' in out_a
+    if 'ael' in method:  # the confidence bank is saved, and resumed exactly (above)
+        assert a['state_dict']['confidence_bank.confidence'].abs().sum() > 0
     proc = subprocess.run(
         [sys.executable, osp.join(ROOT, 'tools/test.py'), f'{method}.py',
          f'{method}_a/iter_{2 * K}.pth', '--work-dir', f'{method}_test', '--cfg-options',
@@ -86,23 +93,43 @@ def test_method_trains_resumes_exactly_and_is_evaluated(workspace, method):
     assert found and 0.0 <= float(found[-1]) <= 100.0
 
 
-def test_cps_two_processes_keep_both_networks_in_sync(workspace):
+def train_two_processes(workspace, method, hooks):
+    """tools/dist_train.sh on 2 gloo processes; each rank's model state."""
     env = dict(os.environ, PYTHONPATH=f'{ROOT}/tests:{ROOT}', PYTHON=sys.executable,
                PORT=str(free_port()), OMP_NUM_THREADS='1')
-    (workspace / 'cps_dist.py').write_text(
-        "_base_ = './cps.py'\n"
-        f"custom_hooks = [dict(type='SemiScheduleHook', warm_start_epochs=0),\n"
-        f"                dict(type='DumpNetworksHook', out_dir='{workspace}')]\n")
+    (workspace / f'{method}_dist.py').write_text(
+        f"_base_ = './{method}.py'\n"
+        f"custom_hooks = [{hooks}dict(type='DumpNetworksHook', out_dir='{workspace}')]\n")
     proc = subprocess.run(
-        ['bash', osp.join(ROOT, 'tools/dist_train.sh'), 'cps_dist.py', '2', '--work-dir',
-         'cps_dist', '--cfg-options', *workers(0), 'train_cfg.val_interval=100'],
+        ['bash', osp.join(ROOT, 'tools/dist_train.sh'), f'{method}_dist.py', '2',
+         '--work-dir', f'{method}_dist', '--cfg-options', *workers(0),
+         'train_cfg.val_interval=100'],
         cwd=workspace, env=env, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
-    states = [torch.load(workspace / f'networks_rank{r}.pth') for r in range(2)]
+    return [torch.load(workspace / f'networks_rank{r}.pth') for r in range(2)], out
+
+
+def assert_same_weights(states, prefix=''):
     bn_stat = ('running_mean', 'running_var', 'num_batches_tracked')
     for k, v in states[0].items():
-        if not k.endswith(bn_stat):
+        if k.startswith(prefix) and not k.endswith(bn_stat):
             assert torch.equal(v, states[1][k]), k
+
+
+def test_cps_two_processes_keep_both_networks_in_sync(workspace):
+    states, out = train_two_processes(
+        workspace, 'cps', "dict(type='SemiScheduleHook', warm_start_epochs=0), ")
+    assert_same_weights(states)
     assert any(k.startswith('peer.') for k in states[0])
     assert 'loss_cps' in out
+
+
+def test_ael_two_processes_share_one_confidence_bank(workspace):
+    states, out = train_two_processes(
+        workspace, 'ael', "dict(type='SemiScheduleHook', warm_start_epochs=0), "
+        "dict(type='MeanTeacherHook', decay=0.99), ")
+    bank = [s['confidence_bank.confidence'] for s in states]
+    assert bank[0].abs().sum() > 0 and torch.equal(bank[0], bank[1])
+    assert_same_weights(states, 'student.')
+    assert 'loss_unsup' in out

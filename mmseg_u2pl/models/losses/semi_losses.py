@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ['pseudo_label_ce', 'softmax_mse', 'cross_pseudo_ce']
+__all__ = ['pseudo_label_ce', 'softmax_mse', 'cross_pseudo_ce', 'weighted_pseudo_label_ce']
 
 
 def pseudo_label_ce(logits: Tensor, pseudo: Tensor, ignore_index: int = 255) -> Tensor:
@@ -64,3 +64,20 @@ def cross_pseudo_ce(logits_a: Tensor, logits_b: Tensor, valid: Optional[Tensor] 
             y_b = y_b.masked_fill(~valid, ignore_index)
     return pseudo_label_ce(logits_a, y_b, ignore_index) + pseudo_label_ce(
         logits_b, y_a, ignore_index)
+
+
+def weighted_pseudo_label_ce(logits: Tensor, pseudo: Tensor, weights: Tensor,
+                             ignore_index: int = 255) -> Tensor:
+    """Cross-entropy against hard pseudo-labels, each pixel weighted:
+    ``sum_j w_j CE_j / sum_j w_j`` over the pixels that carry a pseudo-label
+    (0 when none does). AEL's dynamic re-weighting uses
+    ``w_j = (max_c p_jc)^gamma`` of the teacher (gamma = 2).
+
+    Args:
+        logits (Tensor): (B, C, H, W) student logits.
+        pseudo (Tensor): (B, H, W) long, ``ignore_index`` where unused.
+        weights (Tensor): (B, H, W) non-negative weights (no gradient).
+    """
+    ce = F.cross_entropy(logits, pseudo, ignore_index=ignore_index, reduction='none')
+    w = weights.detach().to(ce.dtype) * (pseudo != ignore_index)
+    return (w * ce).sum() / w.sum().clamp(min=torch.finfo(ce.dtype).tiny)

@@ -11,9 +11,10 @@ is a small subclass that overrides the steps it changes:
 step                   overridden by
 =====================  ======================================================
 ``teacher_predict``    (shared: the EMA teacher in eval mode)
-``mix``                CutMix-Seg (and U2PL through it)
-``pseudo_label``       U2PL (entropy partition, Eq. 5-7)
-``unsupervised_loss``  Mean Teacher (CE or softmax MSE), U2PL (Eq. 3, 8)
+``mix``                CutMix-Seg (and U2PL through it), AEL (adaptive CutMix)
+``pseudo_label``       U2PL (entropy partition, Eq. 5-7), AEL (equalization)
+``mix_labeled``        AEL (adaptive copy-paste)
+``unsupervised_loss``  Mean Teacher (CE or softmax MSE), U2PL (Eq. 3, 8), AEL
 ``extra_losses``       U2PL (L_c, Eq. 4, 9-16)
 =====================  ======================================================
 
@@ -197,6 +198,7 @@ class SemiBaseSegmentor(BaseSegmentor):
         self.teacher_predict(step)
         self.mix(step)
         self.pseudo_label(step)
+        self.mix_labeled(step)
         self.student_predict(step)
         losses = self.labeled_losses(step)
         losses.update(self.unsupervised_loss(step))
@@ -231,6 +233,9 @@ class SemiBaseSegmentor(BaseSegmentor):
         """Hard pseudo-labels: the teacher's argmax on every real pixel."""
         step.reliable = step.valid_u
         step.pseudo = step.probs_u.argmax(1).masked_fill(~step.valid_u, self.ignore_index)
+
+    def mix_labeled(self, step: SemiStep) -> None:
+        """Augment the labeled images and their labels (none by default)."""
 
     def student_predict(self, step: SemiStep) -> None:
         """The student on ``[x_l ; x_u]`` in one forward."""

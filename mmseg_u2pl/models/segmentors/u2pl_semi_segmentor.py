@@ -2,7 +2,7 @@
 """U2PL: Semi-Supervised Semantic Segmentation Using Unreliable Pseudo-Labels
 (Wang et al., CVPR 2022). Equation numbers refer to the main paper."""
 import copy
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -139,9 +139,16 @@ class U2PLSemiSegmentor(CutMixSegSegmentor):
         """L_c (Eq. 4, 9-16)."""
         if not self.with_contrast:
             return {}
+        pseudo, reliable = self.contrastive_targets(step)
         return self._contrastive_loss(torch.cat([step.x_l, step.x_u]), step.num_labeled,
-                                      step.ds_l, step.dec_feat, step.probs_u, step.pseudo,
-                                      step.reliable, step.valid_u)
+                                      step.ds_l, step.dec_feat, step.probs_u, pseudo,
+                                      reliable, step.valid_u)
+
+    def contrastive_targets(self, step: SemiStep) -> Tuple[Tensor, Tensor]:
+        """Pseudo-labels and reliable mask that ``L_c`` uses: this step's
+        entropy partition (a method composed with U2PL may keep its own for
+        ``L_u``)."""
+        return step.pseudo, step.reliable
 
     def _contrastive_loss(self, x_all: Tensor, B_l: int, ds_l: SampleList, dec_feat: Tensor,
                           probs_u: Tensor, pseudo: Tensor, reliable: Tensor,

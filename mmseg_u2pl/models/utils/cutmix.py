@@ -55,20 +55,22 @@ def cutmix_masks(batch_size: int,
             & (xs >= b[:, 2, None, None]) & (xs < b[:, 3, None, None]))
 
 
-def apply_cutmix(masks: Tensor, tensors: List[Tensor]) -> List[Tensor]:
+def apply_cutmix(masks: Tensor, tensors: List[Tensor],
+                 source: Optional[Tensor] = None) -> List[Tensor]:
     """Mix every tensor of ``tensors`` with the same boxes.
 
-    Image ``i`` takes the box region from image ``(i + 1) % B``. With
-    ``B = 1`` the only image is its own partner and nothing is mixed
-    (:meth:`U2PLSemiSegmentor.check_semi_batch` refuses that setting).
+    Image ``i`` takes the box region from image ``source[i]``, by default
+    ``(i + 1) % B``. With ``B = 1`` the only image is its own partner and
+    nothing is mixed (:meth:`CutMix.check_batch` refuses that setting).
 
     Args:
         masks (Tensor): (B, H, W) bool from :func:`cutmix_masks`.
         tensors (list[Tensor]): each (B, H, W) or (B, C, H, W).
+        source (Tensor, optional): (B,) long index of each image's partner.
     """
     out = []
     for t in tensors:
-        partner = t.roll(shifts=-1, dims=0)
+        partner = t.roll(shifts=-1, dims=0) if source is None else t[source]
         m = masks if t.dim() == 3 else masks.unsqueeze(1)
         out.append(torch.where(m, partner, t))
     return out

@@ -1,0 +1,11 @@
+# AEL on Cityscapes (configs/_base_/methods/ael.py): the network,
+# data, batch, schedule, warm start and EMA teacher of the protocol every
+# method shares here (U2PL's, as U2PL re-ran AEL for its Tab. 3); teacher
+# evaluated.
+_base_ = ['./semi_r101_cityscapes_769x769.py', './methods/ael.py']
+model = dict(
+    _delete_=True,
+    type='AELSegmentor',
+    segmentor={{_base_.model}},
+    semi_train_cfg={{_base_.ael_semi_train_cfg}},
+    semi_test_cfg={{_base_.ael_semi_test_cfg}})
