@@ -31,3 +31,5 @@ $SP --configs u2pl_tab6-row1_no-lc u2pl_tab6-row2_lc-only u2pl_tab6-row3_no-dpa 
 $SP --configs suponly u2pl --splits 1-4 --seeds 0 1 2 || true
 # issue 12: Mean Teacher and CPS beside them at 1/8, 3 seeds
 $SP --configs mean-teacher cps --splits 1-8 --seeds 0 1 2 || true
+# issue 13: AEL and U2PL w/ AEL beside them at 1/8, 3 seeds
+$SP --configs ael u2pl-ael --splits 1-8 --seeds 0 1 2 || true
