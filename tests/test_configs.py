@@ -20,7 +20,7 @@ def test_expected_configs_exist():
     expected |= {f'u2pl/u2pl_r101_voc-blender_{s}.py' for s in ('1-16', '1-8', '1-4', '1-2')}
     for folder, method in (('suponly', 'suponly'), ('mean_teacher', 'mean-teacher'),
                            ('cutmix_seg', 'cutmix-seg'), ('cps', 'cps'), ('ael', 'ael'),
-                           ('u2pl_ael', 'u2pl-ael')):
+                           ('u2pl_ael', 'u2pl-ael'), ('esl', 'esl')):
         expected |= {e.replace('u2pl/u2pl_', f'{folder}/{method}_')
                      for e in expected if e.startswith('u2pl/')}
     assert expected <= names, sorted(expected - names)
@@ -105,7 +105,8 @@ def test_config_loads_and_builds(path):
         assert cfg.optim_wrapper == twin.optim_wrapper
     for method, segmentor in (('mean-teacher_', 'MeanTeacherSegmentor'),
                               ('cutmix-seg_', 'CutMixSegSegmentor'), ('cps_', 'CPSSegmentor'),
-                              ('ael_', 'AELSegmentor'), ('u2pl-ael_', 'U2PLAELSegmentor')):
+                              ('ael_', 'AELSegmentor'), ('u2pl-ael_', 'U2PLAELSegmentor'),
+                              ('esl_', 'ESLSegmentor')):
         if name.startswith(method):
             assert type(model).__name__ == segmentor
             if 'r101' in name:
@@ -126,6 +127,13 @@ def test_config_loads_and_builds(path):
                                                                               '/u2pl/'))
             assert cfg.model.contrastive_head == twin.model.contrastive_head
             assert cfg.model.memory_bank == twin.model.memory_bank
+    if name.startswith('esl_') and 'r101' in name:
+        # ESL's published values (supplementary Tab. 3, methods reference)
+        cfg_t = model.semi_train_cfg
+        assert (cfg_t['unsup_weight'], cfg_t['contrast_weight'], cfg_t['soft_label_threshold'],
+                cfg_t['num_negatives'], cfg_t['temperature']) == (0.2, 0.1, 0.95, 255, 0.5)
+        assert (model.num_parts, model.part_prototypes.momentum) == (5, 0.99)
+        assert model.student.projector[0].conv.out_channels == 512
     if name.startswith('cps_') and 'r101' in name:
         # lambda with CutMix: 5 (Cityscapes), 1 (VOC); 3 boxes of area U(0.25, 0.5)
         assert model.semi_train_cfg['cps_weight'] == (5.0 if 'cityscapes' in name else 1.0)

@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
-"""Mean Teacher, CutMix-Seg, CPS, AEL and U2PL w/ AEL end to end (slow): a
+"""Mean Teacher, CutMix-Seg, CPS, AEL, U2PL w/ AEL and ESL end to end (slow): a
 few iterations through tools/train.py, interrupted and resumed exactly,
 evaluated by tools/test.py; CPS and AEL on 2 gloo processes with both
 networks (CPS) and the confidence bank (AEL) in sync."""
@@ -25,6 +25,7 @@ CONFIGS = {
     'cps': 'configs/cps/cps_r18-tiny_synthetic_1-16.py',
     'ael': 'configs/ael/ael_r18-tiny_synthetic_1-16.py',
     'u2pl_ael': 'configs/u2pl_ael/u2pl-ael_r18-tiny_synthetic_1-16.py',
+    'esl': 'configs/esl/esl_r18-tiny_synthetic_1-16.py',
 }
 pytestmark = pytest.mark.slow
 
@@ -77,8 +78,11 @@ def test_method_trains_resumes_exactly_and_is_evaluated(workspace, method):
     # the unsupervised term is trained after the warm start
     term = 'loss_cps' if method == 'cps' else 'loss_unsup'
     assert term in out_a
-    if method == 'u2pl_ael':
+    if method in ('u2pl_ael', 'esl'):
         assert 'loss_contrast' in out_a
+    if method == 'esl':  # prototypes and (class, part) queues saved and resumed
+        assert a['state_dict']['part_prototypes.initialized'].any()
+        assert a['state_dict']['memory_bank.count'].sum() > 0
     if 'ael' in method:  # the confidence bank is saved, and resumed exactly (above)
         assert a['state_dict']['confidence_bank.confidence'].abs().sum() > 0
     proc = subprocess.run(

@@ -33,3 +33,5 @@ $SP --configs suponly u2pl --splits 1-4 --seeds 0 1 2 || true
 $SP --configs mean-teacher cps --splits 1-8 --seeds 0 1 2 || true
 # issue 13: AEL and U2PL w/ AEL beside them at 1/8, 3 seeds
 $SP --configs ael u2pl-ael --splits 1-8 --seeds 0 1 2 || true
+# issue 14: ESL beside them at 1/8, 3 seeds
+$SP --configs esl --splits 1-8 --seeds 0 1 2 || true

@@ -6,7 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ['pseudo_label_ce', 'softmax_mse', 'cross_pseudo_ce', 'weighted_pseudo_label_ce']
+__all__ = [
+    'pseudo_label_ce', 'softmax_mse', 'cross_pseudo_ce', 'weighted_pseudo_label_ce',
+    'dynamic_soft_labels', 'soft_cross_entropy', 'anchor_infonce'
+]
 
 
 def pseudo_label_ce(logits: Tensor, pseudo: Tensor, ignore_index: int = 255) -> Tensor:
@@ -81,3 +84,55 @@ def weighted_pseudo_label_ce(logits: Tensor, pseudo: Tensor, weights: Tensor,
     ce = F.cross_entropy(logits, pseudo, ignore_index=ignore_index, reduction='none')
     w = weights.detach().to(ce.dtype) * (pseudo != ignore_index)
     return (w * ce).sum() / w.sum().clamp(min=torch.finfo(ce.dtype).tiny)
+
+
+def dynamic_soft_labels(probs: Tensor, eta: float = 0.95) -> Tensor:
+    """ESL's dynamic soft label: per pixel, the smallest set of top classes
+    whose cumulative probability reaches ``eta``, renormalised over that set
+    and zero elsewhere (a one-hot label when the top-1 probability >= eta).
+
+    Args:
+        probs (Tensor): (B, C, H, W) teacher probabilities.
+        eta (float): The cumulative-probability threshold (ESL: 0.95).
+    """
+    sorted_p, order = probs.sort(dim=1, descending=True)
+    before = sorted_p.cumsum(1) - sorted_p  # mass of the classes ranked above
+    keep_sorted = before < eta               # the top class is always kept
+    keep = torch.zeros_like(keep_sorted).scatter(1, order, keep_sorted)
+    kept = probs * keep
+    return kept / kept.sum(1, keepdim=True).clamp(min=torch.finfo(probs.dtype).tiny)
+
+
+def soft_cross_entropy(logits: Tensor, targets: Tensor, valid: Optional[Tensor] = None
+                       ) -> Tensor:
+    """``-sum_c t_c log softmax(logits)_c``, mean over the valid pixels (0 when
+    none); the targets get no gradient.
+
+    Args:
+        logits (Tensor): (B, C, H, W) student logits.
+        targets (Tensor): (B, C, H, W) soft labels (rows sum to 1).
+        valid (Tensor, optional): (B, H, W) bool, pixels that count.
+    """
+    per_pixel = -(targets.detach() * logits.log_softmax(1)).sum(1)
+    if valid is None:
+        return per_pixel.mean()
+    mask = valid.to(per_pixel.dtype)
+    return (per_pixel * mask).sum() / mask.sum().clamp(min=1)
+
+
+def anchor_infonce(anchors: Tensor, positives: Tensor, negatives: Tensor,
+                   temperature: float = 0.5) -> Tensor:
+    """InfoNCE of anchors against one positive and N negatives each, cosine
+    similarity over ``temperature``, mean over the anchors (0 when none):
+    ``-log e^{<a,p>/tau} / (e^{<a,p>/tau} + sum_n e^{<a,n>/tau})``.
+
+    Args:
+        anchors (Tensor): (A, D). positives (Tensor): (A, D).
+        negatives (Tensor): (A, N, D).
+    """
+    if anchors.shape[0] == 0:
+        return anchors.sum() * 0
+    a = F.normalize(anchors, dim=-1)
+    pos = (a * F.normalize(positives, dim=-1)).sum(-1) / temperature
+    neg = torch.einsum('ad,and->an', a, F.normalize(negatives, dim=-1)) / temperature
+    return (torch.logsumexp(torch.cat([pos[:, None], neg], 1), 1) - pos).mean()

@@ -1,0 +1,3 @@
+# ESL, Cityscapes 1-8 (372 labeled / 2603 unlabeled), 8 GPUs x (2 + 2).
+_base_ = '../_base_/esl_r101_cityscapes_769x769.py'
+train_dataloader = dict(dataset=dict(split_dir='data/splits/cityscapes/1-8'))
