@@ -127,6 +127,20 @@ def test_camvid_config_builds_with_the_protocols_schedule(path, protocol, monkey
                          ['SemiScheduleHook', 'MeanTeacherHook'])
         assert cfg.custom_hooks[0] == ref.custom_hooks[0]  # the same warm start
         return
+    if name == 'dars':  # a plain segmentor on labeled + pseudo-labeled images, 4 + 4
+        assert type(model).__name__ == 'EncoderDecoder'
+        assert cfg.train_dataloader.sampler == ref.train_dataloader.sampler
+        assert cfg.train_dataloader.dataset.unlabeled.pipeline == labeled.pipeline
+        return
+    if name in ('ael', 'u2pl-ael', 'esl'):
+        assert type(model).__name__ == {'ael': 'AELSegmentor', 'u2pl-ael': 'U2PLAELSegmentor',
+                                        'esl': 'ESLSegmentor'}[name]
+        assert cfg.train_dataloader == ref.train_dataloader
+        assert cfg.custom_hooks == ref.custom_hooks  # warm start and EMA teacher
+        if name == 'u2pl-ael':
+            assert cfg.model.contrastive_head == ref.model.contrastive_head
+            assert cfg.model.memory_bank == ref.model.memory_bank
+        return
     if name == 'cutmix-seg':
         assert type(model).__name__ == 'CutMixSegSegmentor'
     head = model.student.contrastive_head if getattr(model, 'with_contrast', False) else None

@@ -20,7 +20,7 @@ def test_expected_configs_exist():
     expected |= {f'u2pl/u2pl_r101_voc-blender_{s}.py' for s in ('1-16', '1-8', '1-4', '1-2')}
     for folder, method in (('suponly', 'suponly'), ('mean_teacher', 'mean-teacher'),
                            ('cutmix_seg', 'cutmix-seg'), ('cps', 'cps'), ('ael', 'ael'),
-                           ('u2pl_ael', 'u2pl-ael'), ('esl', 'esl')):
+                           ('u2pl_ael', 'u2pl-ael'), ('esl', 'esl'), ('dars', 'dars')):
         expected |= {e.replace('u2pl/u2pl_', f'{folder}/{method}_')
                      for e in expected if e.startswith('u2pl/')}
     assert expected <= names, sorted(expected - names)
@@ -90,7 +90,7 @@ def test_config_loads_and_builds(path):
         assert cfg.train_cfg.max_epochs == (200 if 'cityscapes' in name else 80)
         assert all('end' not in s for s in cfg.param_scheduler)
         semi = {h['type']: h for h in cfg.get('custom_hooks', [])}
-        if not name.startswith('suponly_'):
+        if not name.startswith(('suponly_', 'dars_')):
             assert semi['SemiScheduleHook']['warm_start_epochs'] == (
                 20 if 'cityscapes' in name else 1)
             assert ('MeanTeacherHook' in semi) == (not name.startswith('cps_'))
@@ -127,6 +127,16 @@ def test_config_loads_and_builds(path):
                                                                               '/u2pl/'))
             assert cfg.model.contrastive_head == twin.model.contrastive_head
             assert cfg.model.memory_bank == twin.model.memory_bank
+    if name.startswith('dars_'):
+        # a plain segmentor on labeled + pseudo-labeled images, labels checked in both
+        assert type(model).__name__ == 'EncoderDecoder' and not cfg.get('custom_hooks')
+        types = [t['type'] for t in cfg.train_dataloader.dataset.unlabeled.pipeline]
+        assert types[1:3] == ['LoadAnnotations', 'CheckSegMap']
+        assert [r['alpha'] for r in cfg.dars.rounds] == [0.2, 0.5]
+        if 'r101' in name:
+            twin = Config.fromfile(path.replace('dars', 'u2pl'))
+            assert Config.fromfile(path).model == twin.model.segmentor
+            assert (cfg.train_cfg, cfg.optim_wrapper) == (twin.train_cfg, twin.optim_wrapper)
     if name.startswith('esl_') and 'r101' in name:
         # ESL's published values (supplementary Tab. 3, methods reference)
         cfg_t = model.semi_train_cfg

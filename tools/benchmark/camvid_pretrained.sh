@@ -35,3 +35,12 @@ $SP --configs mean-teacher cps --splits 1-8 --seeds 0 1 2 || true
 $SP --configs ael u2pl-ael --splits 1-8 --seeds 0 1 2 || true
 # issue 14: ESL beside them at 1/8, 3 seeds
 $SP --configs esl --splits 1-8 --seeds 0 1 2 || true
+# issue 14: DARS rounds 1 and 2 from each seed's SupOnly checkpoint at 1/8
+for seed in 0 1 2; do
+  CAMVID_PROTOCOL=pretrained $PY tools/dars_rounds.py configs/camvid/dars.py \
+      --work-dir work_dirs/semi_protocol/pretrained/dars/1-8/seed$seed \
+      --round0-checkpoint work_dirs/semi_protocol/pretrained/suponly/1-8/seed$seed/iter_1500.pth \
+      --train-args --cfg-options randomness.seed=$seed \
+      train_dataloader.dataset.labeled.ann_file=data/splits/camvid/1-8/seed$seed/labeled.txt \
+      train_dataloader.dataset.unlabeled.ann_file=data/splits/camvid/1-8/seed$seed/unlabeled.txt || true
+done
