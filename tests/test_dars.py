@@ -103,7 +103,8 @@ def test_two_rounds_end_to_end(tmp_path):
     dars = osp.join(ROOT, 'configs/dars/dars_r18-tiny_synthetic_1-16.py')
     suponly = osp.join(ROOT, 'configs/suponly/suponly_r18-tiny_synthetic_1-16.py')
     cmd = [osp.join(ROOT, 'tools/dars_rounds.py'), dars, '--work-dir', 'dars',
-           '--round0-config', suponly, '--train-args', '--cfg-options', *short]
+           '--round0-config', suponly, '--cfg-options', 'randomness.seed=1',
+           '--train-args', '--cfg-options', *short]
     code, out = run(cmd)
     assert code == 0, out[-6000:]
     for k in (1, 2):
@@ -120,7 +121,7 @@ def test_two_rounds_end_to_end(tmp_path):
     # round 2 trains with the wider scale range, from round 1's weights
     round2 = open(tmp_path / 'dars/round2/config.py').read()
     assert 'ratio_range=(\n' in round2 or 'ratio_range=(0.3, 2.5)' in round2
-    assert 'round1/train/iter_2.pth' in round2
+    assert 'round1/train/iter_2.pth' in round2 and 'seed=1' in round2
     assert '[dars] predicted: 40/40' in out and '[dars] round 2' in out
     # a second call finds everything done and trains nothing new
     code, again = run(cmd)

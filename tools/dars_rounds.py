@@ -34,6 +34,8 @@ def parse_args(argv=None):
     g.add_argument('--round0-config', help='a SupOnly config to train round 0 with')
     p.add_argument('--flip', action='store_true', help='flip-averaged pseudo-labelling')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--cfg-options', nargs='+', default=[],
+                   help='key=value options applied to CONFIG (pseudo-labelling and training)')
     p.add_argument('--train-args', nargs=argparse.REMAINDER, default=[],
                    help='passed on to every tools/train.py call (e.g. --cfg-options ...)')
     return p.parse_args(argv)
@@ -63,9 +65,18 @@ def with_ratio_range(pipeline, ratio_range):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmengine.config import Config
+    from mmengine.config import Config, DictAction
     import dars_pseudo_label
-    cfg = Config.fromfile(args.config)
+
+    def load():
+        cfg = Config.fromfile(args.config)
+        if args.cfg_options:
+            ns = argparse.Namespace()
+            DictAction(option_strings=[], dest='o')(None, ns, args.cfg_options)
+            cfg.merge_from_dict(ns.o)
+        return cfg
+
+    cfg = load()
     rounds = cfg.get('dars', {}).get('rounds')
     if not rounds:
         raise SystemExit(f'{args.config} has no dars.rounds (list of dict(alpha=..., '
@@ -82,8 +93,10 @@ def main(argv=None):
         if not osp.isfile(osp.join(pseudo, 'summary.json')):
             dars_pseudo_label.main([args.config, ckpt, '--split-dir', split_dir, '--alpha',
                                     str(r['alpha']), '--out', pseudo, '--seed',
-                                    str(args.seed)] + (['--flip'] if args.flip else []))
-        round_cfg = Config.fromfile(args.config)
+                                    str(args.seed)] + (['--flip'] if args.flip else []) +
+                                   (['--cfg-options', *args.cfg_options]
+                                    if args.cfg_options else []))
+        round_cfg = load()
         part = round_cfg.train_dataloader.dataset
         part.unlabeled.data_prefix.seg_map_path = osp.join(pseudo, 'labels')
         for p in (part.labeled, part.unlabeled):
