@@ -134,6 +134,12 @@ def main():
     init_cpu_distributed(cfg)
 
     runner = Runner.from_cfg(cfg)
+    semi_test_cfg = cfg.model.get('semi_test_cfg')
+    if 'segmentor' in cfg.model:
+        network = (semi_test_cfg or {}).get('predict_on', 'the default')
+        runner.logger.info(
+            f'{cfg.model.type}: evaluating its {network} network '
+            '(model.semi_test_cfg.predict_on); the checkpoint holds both')
 
     # start testing
     runner.test()

@@ -95,9 +95,10 @@ class ESLSegmentor(CutMixSegSegmentor):
                  semi_train_cfg: OptConfigType = None,
                  semi_test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None):
+                 init_cfg: OptMultiConfig = None,
+                 **kwargs):
         super().__init__(segmentor, semi_train_cfg, semi_test_cfg, data_preprocessor,
-                         init_cfg)
+                         init_cfg, **kwargs)
         cfg = self.semi_train_cfg
         for key in ('soft_label_threshold', 'anchor_ratio', 'anchor_threshold'):
             if not 0.0 < cfg[key] <= 1.0:

@@ -136,7 +136,16 @@ class SemiBaseSegmentor(BaseSegmentor):
                  semi_train_cfg: OptConfigType = None,
                  semi_test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None):
+                 init_cfg: OptMultiConfig = None,
+                 pretrained: Optional[str] = None,
+                 train_cfg: OptConfigType = None):
+        # MMSeg's init_model / MMSegInferencer set model.pretrained and
+        # model.train_cfg to None on any config: accepted as such; a value
+        # belongs to the wrapped segmentor
+        for key, value in (('pretrained', pretrained), ('train_cfg', train_cfg)):
+            if value is not None:
+                raise ValueError(f'model.{key} of {type(self).__name__} must be None, got '
+                                 f'{value!r}: set model.segmentor.{key} instead')
         own = segmentor.get('data_preprocessor')
         if data_preprocessor is None:
             data_preprocessor = own

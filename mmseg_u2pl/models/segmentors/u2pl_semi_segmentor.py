@@ -70,9 +70,10 @@ class U2PLSemiSegmentor(CutMixSegSegmentor):
                  semi_train_cfg: OptConfigType = None,
                  semi_test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None):
+                 init_cfg: OptMultiConfig = None,
+                 **kwargs):
         super().__init__(segmentor, semi_train_cfg, semi_test_cfg, data_preprocessor,
-                         init_cfg)
+                         init_cfg, **kwargs)
         alpha_0 = self.semi_train_cfg['alpha_0']
         if not 0.0 <= alpha_0 < 1.0:
             raise ValueError(f'semi_train_cfg.alpha_0 (initial unreliable ratio) must be '
