@@ -447,11 +447,26 @@ class U2PLContrastiveHead(BaseModule):
             raise ValueError("negatives_from must be 'unreliable', 'reliable' or 'all', "
                              f'got {negatives_from!r}')
         if not 0 <= low_rank < high_rank:
-            raise ValueError(f'need 0 <= low_rank < high_rank, got {low_rank}, {high_rank}')
+            raise ValueError(f'contrastive_head: need 0 <= low_rank < high_rank, got '
+                             f'low_rank={low_rank}, high_rank={high_rank}')
         if use_rank_threshold and low_rank >= num_classes:
             raise ValueError(
-                f'low_rank r_l={low_rank} >= num_classes={num_classes}: no unlabeled pixel '
-                'could ever be a negative; lower r_l (and r_h)')
+                f'contrastive_head.low_rank r_l={low_rank} >= num_classes={num_classes}: no '
+                'unlabeled pixel could ever be a negative; lower r_l (and r_h), e.g. '
+                f'low_rank={max(0, num_classes // 3)}, high_rank={max(1, num_classes - 1)}')
+        if not temperature > 0:
+            raise ValueError(f'contrastive_head.temperature (tau) must be > 0, got {temperature}')
+        if not 0.0 <= positive_threshold <= 1.0:
+            raise ValueError(f'contrastive_head.positive_threshold (delta_p) must be in [0, 1], '
+                             f'got {positive_threshold}')
+        if loss_weight < 0:
+            raise ValueError(f'contrastive_head.loss_weight (lambda_c) must be >= 0, '
+                             f'got {loss_weight}')
+        if int(channels) < 1:
+            raise ValueError(f'contrastive_head.channels must be >= 1, got {channels}')
+        if max_push_per_class is not None and int(max_push_per_class) < 1:
+            raise ValueError(f'contrastive_head.max_push_per_class must be None or >= 1, '
+                             f'got {max_push_per_class}')
         given = dict(num_anchors=num_anchors, num_negatives=num_negatives,
                      sample_with_replacement=sample_with_replacement,
                      batch_axis_onehot=batch_axis_onehot,
@@ -464,7 +479,7 @@ class U2PLContrastiveHead(BaseModule):
             setattr(self, key, REFERENCE_DEFAULTS[reference][key] if value is None else value)
         for key in ('num_anchors', 'num_negatives'):
             if int(getattr(self, key)) < 1:
-                raise ValueError(f'U2PLContrastiveHead {key} must be >= 1, '
+                raise ValueError(f'contrastive_head.{key} must be >= 1, '
                                  f'got {getattr(self, key)}')
         self.in_channels = in_channels
         self.num_classes = num_classes

@@ -78,6 +78,9 @@ class U2PLSemiSegmentor(CutMixSegSegmentor):
         if not 0.0 <= alpha_0 < 1.0:
             raise ValueError(f'semi_train_cfg.alpha_0 (initial unreliable ratio) must be '
                              f'in [0, 1), got {alpha_0}')
+        if not isinstance(self.semi_train_cfg['dynamic_partition'], bool):
+            raise ValueError('semi_train_cfg.dynamic_partition must be True or False, got '
+                             f"{self.semi_train_cfg['dynamic_partition']!r}")
         decode_head = self.student.decode_head
         self.with_contrast = contrastive_head is not None
         if self.with_contrast:
