@@ -2,11 +2,12 @@
 from .checkpoint import (UnsafeCheckpointError, checkpoint_safe_globals,
                          load_from_local_safe, register_checkpoint_safe_globals)
 from .dist import init_cpu_distributed
+from .precision import float32
 from .semi_schedule import (SemiSchedule, current_semi_schedule, unlabeled_epoch_size,
                             publish_semi_schedule)
 
 __all__ = [
     'UnsafeCheckpointError', 'checkpoint_safe_globals', 'load_from_local_safe',
-    'register_checkpoint_safe_globals', 'init_cpu_distributed', 'SemiSchedule',
+    'register_checkpoint_safe_globals', 'init_cpu_distributed', 'float32', 'SemiSchedule',
     'current_semi_schedule', 'unlabeled_epoch_size', 'publish_semi_schedule'
 ]

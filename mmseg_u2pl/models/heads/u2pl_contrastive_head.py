@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptMultiConfig
+from ...utils.precision import float32
 from ..utils.memory_bank import rank_within_class
 
 __all__ = [
@@ -233,6 +234,7 @@ def _masked_class_mean(per_anchor: Tensor, valid: Tensor, anchors: Tensor,
     return loss + anchors.sum() * 0
 
 
+@float32
 def infonce_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
                  valid: Tensor, temperature: float = 0.5,
                  negatives_normalized: bool = False,
@@ -265,6 +267,7 @@ def infonce_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
     return _masked_class_mean(per_anchor, valid, anchors, num_present)
 
 
+@float32
 def binary_contrastive_loss(anchors: Tensor, positives: Tensor, negatives: Tensor,
                             valid: Tensor, temperature: float = 0.5,
                             negatives_normalized: bool = False,

@@ -6,12 +6,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...utils.precision import float32
+
 __all__ = [
     'pseudo_label_ce', 'softmax_mse', 'cross_pseudo_ce', 'weighted_pseudo_label_ce',
     'dynamic_soft_labels', 'soft_cross_entropy', 'anchor_infonce'
 ]
 
 
+@float32
 def pseudo_label_ce(logits: Tensor, pseudo: Tensor, ignore_index: int = 255) -> Tensor:
     """Cross-entropy against hard pseudo-labels, mean over the labelled pixels.
 
@@ -29,6 +32,7 @@ def pseudo_label_ce(logits: Tensor, pseudo: Tensor, ignore_index: int = 255) -> 
     return ce / kept.clamp(min=1)
 
 
+@float32
 def softmax_mse(logits: Tensor, target_probs: Tensor,
                 valid: Optional[Tensor] = None) -> Tensor:
     """Mean squared difference of the softmax outputs (classic Mean Teacher).
@@ -48,6 +52,7 @@ def softmax_mse(logits: Tensor, target_probs: Tensor,
     return (sq * mask).sum() / (mask.sum() * sq.shape[1]).clamp(min=1)
 
 
+@float32
 def cross_pseudo_ce(logits_a: Tensor, logits_b: Tensor, valid: Optional[Tensor] = None,
                     ignore_index: int = 255) -> Tensor:
     """CPS's cross pseudo supervision: ``CE(P_a, argmax P_b) + CE(P_b, argmax P_a)``.
@@ -69,6 +74,7 @@ def cross_pseudo_ce(logits_a: Tensor, logits_b: Tensor, valid: Optional[Tensor] 
         logits_b, y_a, ignore_index)
 
 
+@float32
 def weighted_pseudo_label_ce(logits: Tensor, pseudo: Tensor, weights: Tensor,
                              ignore_index: int = 255) -> Tensor:
     """Cross-entropy against hard pseudo-labels, each pixel weighted:
@@ -86,6 +92,7 @@ def weighted_pseudo_label_ce(logits: Tensor, pseudo: Tensor, weights: Tensor,
     return (w * ce).sum() / w.sum().clamp(min=torch.finfo(ce.dtype).tiny)
 
 
+@float32
 def dynamic_soft_labels(probs: Tensor, eta: float = 0.95) -> Tensor:
     """ESL's dynamic soft label: per pixel, the smallest set of top classes
     whose cumulative probability reaches ``eta``, renormalised over that set
@@ -103,6 +110,7 @@ def dynamic_soft_labels(probs: Tensor, eta: float = 0.95) -> Tensor:
     return kept / kept.sum(1, keepdim=True).clamp(min=torch.finfo(probs.dtype).tiny)
 
 
+@float32
 def soft_cross_entropy(logits: Tensor, targets: Tensor, valid: Optional[Tensor] = None
                        ) -> Tensor:
     """``-sum_c t_c log softmax(logits)_c``, mean over the valid pixels (0 when
@@ -120,6 +128,7 @@ def soft_cross_entropy(logits: Tensor, targets: Tensor, valid: Optional[Tensor] 
     return (per_pixel * mask).sum() / mask.sum().clamp(min=1)
 
 
+@float32
 def anchor_infonce(anchors: Tensor, positives: Tensor, negatives: Tensor,
                    temperature: float = 0.5) -> Tensor:
     """InfoNCE of anchors against one positive and N negatives each, cosine

@@ -99,7 +99,7 @@ class AELSegmentor(CutMixSegSegmentor):
             n = len(data_samples)
             gt = torch.stack([ds.gt_sem_seg.data[0] for ds in data_samples]).long()
             with torch.no_grad():
-                probs = self.resize_like(logits[:n].detach(), tuple(gt.shape[-2:]),
+                probs = self.resize_like(logits[:n].detach().float(), tuple(gt.shape[-2:]),
                                          self.align_corners).softmax(1)
                 self.confidence_bank.update(probs, gt, self.ignore_index)
         return super().supervised_losses(feats, logits, data_samples, net)

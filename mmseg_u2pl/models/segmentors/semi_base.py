@@ -231,7 +231,9 @@ class SemiBaseSegmentor(BaseSegmentor):
         self.teacher.eval()
         with torch.no_grad():
             _, logits_t, _ = self.decode(self.teacher, step.x_u)
-            step.probs_u = self.resize_like(logits_t, (H, W),
+            # fp32 probabilities: the pseudo-labels, entropies and their
+            # percentiles come from them (mixed precision: utils.precision)
+            step.probs_u = self.resize_like(logits_t.float(), (H, W),
                                             self.align_corners).softmax(1)
         step.valid_u = self.valid_mask(step.ds_u, (H, W), step.x_u.device)
 

@@ -165,7 +165,8 @@ class U2PLSemiSegmentor(CutMixSegSegmentor):
             _, logits_t, dec_feat_t = self.decode(self.teacher, x_all)
             rep_t = self.teacher.contrastive_head(dec_feat_t)
             size = rep_s.shape[-2:]
-            probs_l = self.resize_like(logits_t[:B_l], size, self.align_corners).softmax(1)
+            probs_l = self.resize_like(logits_t[:B_l].float(), size,
+                                      self.align_corners).softmax(1)
             probs_u_full = probs_u
             probs_u = self.resize_like(probs_u, size, self.align_corners)
             gt = torch.stack([ds.gt_sem_seg.data[0] for ds in ds_l]).long()

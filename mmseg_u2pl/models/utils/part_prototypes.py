@@ -10,10 +10,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmseg.registry import MODELS
+from ...utils.precision import float32
 
 __all__ = ['ClassPartPrototypes', 'spherical_kmeans']
 
 
+@float32
 def spherical_kmeans(feats: Tensor, init: Tensor, iters: int = 10) -> Tensor:
     """K-means with cosine similarity from given centroids.
 
@@ -109,12 +111,14 @@ class ClassPartPrototypes(nn.Module):
             dist.broadcast(flags, 0)
             self.initialized.copy_(flags.bool())
 
+    @float32
     @torch.no_grad()
     def assign(self, feats: Tensor, labels: Tensor) -> Tensor:
         """(P,) part of each pixel: the most similar prototype of its class."""
         protos = self.prototypes[labels]                      # (P, K, D)
         return torch.einsum('pd,pkd->pk', F.normalize(feats, dim=1), protos).argmax(1)
 
+    @float32
     @torch.no_grad()
     def update(self, feats: Tensor, labels: Tensor, parts: Tensor) -> None:
         """One EMA step from the batch's part means (initialised classes)."""

@@ -9,12 +9,15 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from ...utils.precision import float32
+
 __all__ = [
     'pixel_entropy', 'entropy_percentile', 'num_unreliable_pixels',
     'entropy_threshold_pseudo_labels', 'adaptive_unsup_weight', 'linear_unreliable_ratio'
 ]
 
 
+@float32
 def pixel_entropy(probs: Tensor, dim: int = 1) -> Tensor:
     """Per-pixel entropy H(p) = -sum_c p(c) log p(c) (Eq. 5).
 
@@ -116,6 +119,7 @@ def num_unreliable_pixels(sorted_entropy: Tensor, alpha: float) -> int:
     return n - lo - 1 + int(a < b and gamma <= a)
 
 
+@float32
 def entropy_threshold_pseudo_labels(
         probs: Tensor,
         alpha: float,
