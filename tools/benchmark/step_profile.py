@@ -1,0 +1,194 @@
+# Copyright (c) mmseg_u2pl contributors. All rights reserved.
+"""Profile one semi-supervised training step, part by part, on generated data.
+
+    python tools/benchmark/step_profile.py CONFIG [--device cuda] [--amp bf16|fp16]
+        [--iters 30] [--warmup 5] [--json OUT]
+
+Times (synchronised on CUDA) the parts of a step of CONFIG's method at its
+real crop and per-GPU batch: teacher prediction, mixing, pseudo-labelling,
+student forward, the losses (U2PL's L_c sampling and bank inside the extra
+losses), backward, optimizer step and the EMA update. The step's *floor* is
+the cost of its network passes alone (teacher forward on the unlabeled
+images, student forward + backward on the batch, and the teacher forward of
+L_c where the method has one), measured on the same tensors; the report
+gives step / floor, the peak memory (CUDA) and whether the step
+synchronised with the host (CUDA: ``torch.cuda.set_sync_debug_mode``).
+``--dry-run`` runs 2 iterations of a tiny synthetic config on CPU (CI).
+"""
+import argparse
+import contextlib
+import json
+import os.path as osp
+import sys
+import time
+import warnings
+from collections import defaultdict
+
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+PARTS = ('teacher_predict', 'mix', 'pseudo_label', 'mix_labeled', 'student_predict',
+         'labeled_losses', 'unsupervised_loss', 'extra_losses')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('config', nargs='?',
+                   default=osp.join(ROOT, 'configs/u2pl/u2pl_r101_cityscapes_1-16.py'))
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    p.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default='none')
+    p.add_argument('--iters', type=int, default=30)
+    p.add_argument('--warmup', type=int, default=5)
+    p.add_argument('--json', help='write the measurements here')
+    p.add_argument('--dry-run', action='store_true',
+                   help='2 iterations of the tiny synthetic U2PL config on CPU')
+    return p.parse_args(argv)
+
+
+class Timer:
+    def __init__(self, device):
+        self.device, self.times, self.active = device, defaultdict(list), True
+
+    def sync(self):
+        if self.device.startswith('cuda'):
+            torch.cuda.synchronize()
+
+    @contextlib.contextmanager
+    def part(self, name):
+        self.sync()
+        t0 = time.perf_counter()
+        yield
+        self.sync()
+        if self.active:
+            self.times[name].append(time.perf_counter() - t0)
+
+
+def build(cfg_path, device, amp):
+    from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    import mmseg_u2pl  # noqa: F401
+    from mmseg.registry import HOOKS, MODELS
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(cfg_path)
+    seg = cfg.model.get('segmentor', cfg.model)
+    seg.pretrained = None  # generated data, random weights: no download
+    if isinstance(seg.backbone.get('init_cfg'), dict):
+        seg.backbone.init_cfg = None
+    model = revert_sync_batchnorm(MODELS.build(cfg.model)).to(device).train()
+    optim = dict(cfg.optim_wrapper)
+    if amp != 'none':
+        optim.update(type='AmpOptimWrapper', loss_scale='dynamic',
+                     dtype='bfloat16' if amp == 'bf16' else 'float16')
+    optim_wrapper = build_optim_wrapper(model, optim)
+    ema = [HOOKS.build(dict(h)) for h in cfg.get('custom_hooks', [])
+           if h['type'] == 'MeanTeacherHook']
+    return cfg, model, optim_wrapper, (ema[0] if ema else None)
+
+
+def make_batch(cfg, model, device):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    sampler = cfg.train_dataloader.sampler
+    n_l, n_u = sampler.labeled_per_batch, sampler.unlabeled_per_batch
+    seg = cfg.model.get('segmentor', cfg.model)
+    H, W = seg.data_preprocessor['size']
+    g = torch.Generator().manual_seed(0)
+    inputs, samples = [], []
+    for i in range(n_l + n_u):
+        inputs.append((torch.rand(3, H, W, generator=g) * 255).to(device))
+        ds = SegDataSample(metainfo=dict(img_shape=(H, W), ori_shape=(H, W), pad_shape=(H, W)))
+        if i < n_l:
+            ds.gt_sem_seg = PixelData(data=torch.randint(
+                0, model.num_classes, (1, H, W), generator=g).to(device))
+        samples.append(ds)
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), training=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.dry_run:
+        args.config = osp.join(ROOT, 'configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py')
+        args.device, args.iters, args.warmup = 'cpu', 2, 1
+    from mmseg_u2pl.utils import SemiSchedule, publish_semi_schedule
+    cfg, model, optim_wrapper, ema = build(args.config, args.device, args.amp)
+    publish_semi_schedule(SemiSchedule(iteration=1000, iters_per_epoch=100.0,
+                                       total_epochs=200.0, semi_start_iter=0))
+    data = make_batch(cfg, model, args.device)
+    timer = Timer(args.device)
+    for name in PARTS:  # time each template step
+        fn = getattr(model, name)
+
+        def timed(step, fn=fn, name=name):
+            with timer.part(name):
+                return fn(step)
+        setattr(model, name, timed)
+    cuda = args.device.startswith('cuda')
+    syncs = 0
+    for it in range(args.warmup + args.iters):
+        timer.active = it >= args.warmup
+        if cuda and it == args.warmup:
+            torch.cuda.reset_peak_memory_stats()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            if cuda and timer.active:
+                torch.cuda.set_sync_debug_mode('warn')
+            with timer.part('step'):
+                with optim_wrapper.optim_context(model):
+                    losses = model.loss(data['inputs'], data['data_samples'])
+                loss = sum(v for k, v in losses.items() if 'loss' in k)
+                with timer.part('backward'):
+                    optim_wrapper.backward(loss)
+                with timer.part('optimizer'):
+                    optim_wrapper.step()
+                    optim_wrapper.zero_grad()
+                if ema is not None:
+                    with timer.part('ema'):
+                        ema.momentum_update(model, ema.decay)
+            if cuda:
+                torch.cuda.set_sync_debug_mode(0)
+        if timer.active:
+            syncs += sum('synchroniz' in str(w.message) for w in caught)
+    # the floor: the network passes alone, on the same tensors
+    x = data['inputs']
+    n_l = cfg.train_dataloader.sampler.labeled_per_batch
+    floor_t = Timer(args.device)
+    second = getattr(model, 'teacher', None)
+    for it in range(args.warmup + args.iters):
+        floor_t.active = it >= args.warmup
+        with floor_t.part('floor'), optim_wrapper.optim_context(model):
+            with torch.no_grad():
+                if second is not None:
+                    second.decode_head(second.extract_feat(x[n_l:]))
+                    if getattr(model, 'with_contrast', False):
+                        second.decode_head(second.extract_feat(x))
+            out = model.student.decode_head(model.student.extract_feat(x))
+            out.float().mean().backward()
+        model.zero_grad(set_to_none=True)
+    mean = {k: sum(v) / len(v) for k, v in timer.times.items()}
+    floor = sum(floor_t.times['floor']) / len(floor_t.times['floor'])
+    report = dict(config=args.config, device=args.device, amp=args.amp, iters=args.iters,
+                  seconds=mean, floor=floor, step_over_floor=mean['step'] / floor,
+                  peak_memory_gib=(torch.cuda.max_memory_allocated() / 2**30 if cuda else None),
+                  host_syncs_in_step=(syncs if cuda else None))
+    print(f"[step_profile] {osp.basename(args.config)} on {args.device}, amp={args.amp}, "
+          f"{args.iters} iterations")
+    for k in ('step',) + PARTS + ('backward', 'optimizer', 'ema'):
+        if k in mean:
+            print(f'  {k:18s} {mean[k] * 1000:9.1f} ms  {mean[k] / mean["step"]:6.1%}')
+    print(f'  floor (network passes) {floor * 1000:.1f} ms; step / floor = '
+          f'{report["step_over_floor"]:.2f}')
+    if cuda:
+        print(f'  peak memory {report["peak_memory_gib"]:.2f} GiB; host synchronisations '
+              f'in the measured steps: {syncs}')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=1)
+    return report
+
+
+if __name__ == '__main__':
+    main()
