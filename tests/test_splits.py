@@ -207,6 +207,10 @@ def test_scan_mmseg(tmp_path):
     _touch(osp.join(str(tmp_path), 'images', 'train', 'a.jpg'))
     assert scan_stems(
         'mmseg', str(tmp_path), img_suffix='.jpg', img_dir='images') == ['a']
+    # the wrong suffix: the message says what it looked for and what is there
+    with pytest.raises(ValueError, match=r"ending in '.png' under .*images.*found "
+                                         r"suffixes \['.jpg'\]\. Pass --img-suffix"):
+        scan_stems('mmseg', str(tmp_path), img_dir='images')
 
 
 # ---------------------------------------------------------------- import

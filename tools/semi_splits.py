@@ -179,6 +179,15 @@ def scan_stems(dataset: str,
                     stems.append(stem if rel == '.' else
                                  f'{rel}/{stem}'.replace(os.sep, '/'))
     if not stems:
+        if dataset == 'mmseg':
+            where = osp.join(data_root, img_dir, subset)
+            found = sorted({osp.splitext(n)[1] for _, _, names in os.walk(where)
+                            for n in names if osp.splitext(n)[1]})
+            raise ValueError(
+                f'no images found for dataset {dataset!r}: looked for files ending in '
+                f'{img_suffix!r} under {where!r}; found suffixes {found[:6]}. Pass '
+                f'--img-suffix (e.g. --img-suffix {found[0]!r})' if found else
+                f'no images found for dataset {dataset!r}: {where!r} holds no files')
         raise ValueError(f'no images found for dataset {dataset!r} under '
                          f'{data_root!r} (subset {subset!r})')
     return sorted(set(stems))
