@@ -33,4 +33,10 @@ default_hooks = dict(
     safe_checkpoint=dict(type='SafeCheckpointHook'),
     random_state=dict(type='RandomStateHook'),
     nonfinite_loss=dict(type='NonFiniteLossHook', on_nonfinite='error'),
-    num_class_check=dict(type='NumClassCheckHook'))
+    num_class_check=dict(type='NumClassCheckHook'),
+    # what the method makes of the unlabeled images (image, teacher prediction,
+    # entropy, kept pseudo-labels, reliable / unreliable) every `interval`
+    # iterations, through the visualizer's backends:
+    # --cfg-options default_hooks.semi_visualization.enable=True
+    semi_visualization=dict(type='SemiVisualizationHook', interval=500, num_images=2,
+                            enable=False))

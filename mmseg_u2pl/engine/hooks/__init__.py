@@ -5,9 +5,10 @@ from .num_class_check_hook import NumClassCheckHook
 from .safe_checkpoint_hook import SafeCheckpointHook
 from .random_state_hook import RandomStateHook, get_random_state, set_random_state
 from .semi_schedule_hook import EntropyPartitionHook, SemiScheduleHook
+from .semi_visualization_hook import SemiVisualizationHook, semi_panel
 
 __all__ = [
     'EntropyPartitionHook', 'MeanTeacherHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'NumClassCheckHook', 'RandomStateHook', 'SafeCheckpointHook', 'SemiScheduleHook', 'get_random_state',
-    'set_random_state'
+    'NumClassCheckHook', 'RandomStateHook', 'SafeCheckpointHook', 'SemiScheduleHook',
+    'SemiVisualizationHook', 'get_random_state', 'semi_panel', 'set_random_state'
 ]
