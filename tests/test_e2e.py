@@ -87,7 +87,8 @@ def test_cityscapes_config_two_iterations(tmp_path):
     cfg = osp.join(ROOT, 'configs/u2pl/u2pl_r101_cityscapes_1-16.py')
     crop = '(49,49)'
     opts = [
-        'train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'param_scheduler.0.end=2',
+        'train_cfg.max_iters=2', 'train_cfg.max_epochs=None', 'train_cfg.val_interval=2',
+        'param_scheduler.0.end=2',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
         'custom_hooks.0.warm_start_epochs=0', 'model.segmentor.pretrained=None',
         f'data_preprocessor.size={crop}', f'model.segmentor.data_preprocessor.size={crop}',

@@ -52,7 +52,9 @@ class SemiIterBasedTrainLoop(IterBasedTrainLoop):
         if (max_iters is None) == (max_epochs is None):
             raise ValueError(
                 'train_cfg (SemiIterBasedTrainLoop) needs exactly one of max_iters and '
-                f'max_epochs, got max_iters={max_iters}, max_epochs={max_epochs}')
+                f'max_epochs, got max_iters={max_iters}, max_epochs={max_epochs} (to give '
+                'the iterations of a config that counts epochs: --cfg-options '
+                'train_cfg.max_iters=N train_cfg.max_epochs=None)')
         if max_epochs is not None and not (isinstance(max_epochs, (int, float))
                                            and max_epochs > 0):
             raise ValueError(f'train_cfg.max_epochs must be a number > 0, got {max_epochs!r}')
