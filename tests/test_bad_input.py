@@ -170,3 +170,27 @@ def test_memory_bank_drops_nonfinite_features():
     bank.push(feats, torch.tensor([0, 0, 1, 1]))
     assert bank.get(0).tolist() == [[1., 2.]]
     assert bank.get(1).tolist() == [[4., 5.]]
+
+
+def test_label_checks_take_the_dataset_class_count(tree):
+    """CheckSegMap(num_classes=None) gets the dataset's class count from
+    NumClassCheckHook (so a custom dataset's out-of-range labels are caught);
+    a stale count is refused naming the dataset key."""
+    tmp, lab, unl = tree
+    label = np.zeros((16, 16), np.uint8)
+    label[3, 4] = 2  # the dataset has classes ('a', 'b'): 2 is out of range
+    cv2.imwrite(str(tmp / 'data/ann_dir/train/000.png'), label)
+    ds = build_semi(tmp, lab, unl, LOAD + [dict(type='CheckSegMap')])
+    ds[0]  # unfilled: only the shape is checked
+    model = MODELS.build(ConfigDict(tiny_segmentor_cfg(num_classes=2)))
+    runner = SimpleNamespace(model=model, train_dataloader=SimpleNamespace(dataset=ds))
+    HOOKS.build(dict(type='NumClassCheckHook')).before_train(runner)
+    check = [t for t in ds.datasets[0].pipeline.transforms if type(t).__name__ == 'CheckSegMap']
+    assert check[0].num_classes == 2
+    with pytest.raises(RuntimeError, match=r'ann_dir/train/000\.png has values \[2\]'):
+        ds[0]
+    stale = build_semi(tmp, lab, unl, LOAD + [dict(type='CheckSegMap', num_classes=19)])
+    runner.train_dataloader.dataset = stale
+    with pytest.raises(ValueError, match=r'train_dataloader.dataset .* has 2 classes but its '
+                       r'pipeline checks labels with CheckSegMap\(num_classes=19\)'):
+        HOOKS.build(dict(type='NumClassCheckHook')).before_train(runner)

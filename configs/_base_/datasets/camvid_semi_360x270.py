@@ -8,7 +8,7 @@ crop_size = (240, 240)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=11),
+    dict(type='CheckSegMap'),  # num_classes: the dataset's (NumClassCheckHook)
     dict(type='RandomResize', scale=img_scale, ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
@@ -25,7 +25,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=11),
+    dict(type='CheckSegMap'),  # num_classes: the dataset's (NumClassCheckHook)
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(dataset=dict(labeled=dict(pipeline=train_pipeline),

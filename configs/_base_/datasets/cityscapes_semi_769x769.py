@@ -11,7 +11,7 @@ samples_per_gpu = 2  # labeled, and as many unlabeled
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=19),
+    dict(type='CheckSegMap'),  # num_classes: the dataset's (NumClassCheckHook)
     dict(type='RandomResize', scale=(2048, 1024), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
@@ -28,7 +28,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=(2048, 1024), keep_ratio=True),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=19),
+    dict(type='CheckSegMap'),  # num_classes: the dataset's (NumClassCheckHook)
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

@@ -10,7 +10,7 @@ samples_per_gpu = 4
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=6),
+    dict(type='CheckSegMap'),  # num_classes: the dataset's (NumClassCheckHook)
     dict(type='RandomResize', scale=(96, 96), ratio_range=(0.75, 1.5), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
@@ -26,7 +26,7 @@ unlabeled_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=6),
+    dict(type='CheckSegMap'),  # num_classes: the dataset's (NumClassCheckHook)
     dict(type='PackSegInputs')
 ]
 data_prefix = dict(img_path='img_dir/train', seg_map_path='ann_dir/train')

@@ -12,7 +12,7 @@ data_prefix = dict(img_path='JPEGImages', seg_map_path='SegmentationClassAug')
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=21),
+    dict(type='CheckSegMap'),  # num_classes: the dataset's (NumClassCheckHook)
     dict(type='RandomResize', scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
@@ -28,7 +28,7 @@ unlabeled_pipeline = [
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='CheckSegMap', num_classes=21),
+    dict(type='CheckSegMap'),  # num_classes: the dataset's (NumClassCheckHook)
     dict(type='CenterCrop', crop_size=crop_size, auto_pad=True,
          pad_cfg=dict(type='Pad', pad_val=dict(img=0, seg=255))),
     dict(type='PackSegInputs')

@@ -25,10 +25,38 @@ class NumClassCheckHook(Hook):
     priority = 'VERY_HIGH'
 
     @staticmethod
-    def check(runner: Runner, dataset, key: str) -> None:
+    def _leaf_datasets(dataset):
+        for child in getattr(dataset, 'datasets', []) or []:  # ConcatDataset
+            yield from NumClassCheckHook._leaf_datasets(child)
+        inner = getattr(dataset, 'dataset', None)              # dataset wrappers
+        if inner is not None and not isinstance(inner, (dict, str)):
+            yield from NumClassCheckHook._leaf_datasets(inner)
+        if not getattr(dataset, 'datasets', None) and inner is None:
+            yield dataset
+
+    @classmethod
+    def align_label_checks(cls, dataset, key: str, num_classes: int) -> None:
+        """Fill or check ``CheckSegMap.num_classes`` in every pipeline."""
+        from ...datasets.transforms import CheckSegMap
+        for leaf in cls._leaf_datasets(dataset):
+            for t in getattr(getattr(leaf, 'pipeline', None), 'transforms', []):
+                if not isinstance(t, CheckSegMap):
+                    continue
+                if t.num_classes is None:
+                    t.num_classes = num_classes
+                elif t.num_classes != num_classes:
+                    raise ValueError(
+                        f'{key} ({type(leaf).__name__}, {getattr(leaf, "ann_file", "")}) has '
+                        f'{num_classes} classes but its pipeline checks labels with '
+                        f'CheckSegMap(num_classes={t.num_classes}): set it to {num_classes}, '
+                        'or to None (then it takes the number of dataset classes)')
+
+    @classmethod
+    def check(cls, runner: Runner, dataset, key: str) -> None:
         classes = getattr(dataset, 'metainfo', {}).get('classes')
         if not classes:
             return
+        cls.align_label_checks(dataset, key, len(classes))
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         for name, module in model.named_modules():
             if not isinstance(module, BaseDecodeHead):
