@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 
@@ -68,9 +69,10 @@ def test_protocol_runs_resumes_and_tabulates(tmp_path):
         assert ('resumed epoch: 0, iter: 2' in (u2pl_dir / 'train.log').read_text()) == resumed
 
     # the real configs: SupOnly runs, U2PL has nothing left to train and its
-    # last checkpoint is validated with tools/test.py
-    code, out = protocol(tmp_path, configs)
+    # last checkpoint is validated with tools/test.py; the tool reports progress
+    code, out = protocol(tmp_path, configs, extra=('--progress-every', '0.2'))
     assert code == 0, out[-3000:]
+    assert re.search(r'\[semi_protocol\] \S+ 1-16 seed 0: iteration \d+/4, eta ', out), out[-3000:]
     result = json.loads((u2pl_dir / 'result.json').read_text())
     assert result['last_iter'] == 4 and sorted(result['curve']) == ['2', '4']
     assert result['final'] == result['curve']['4'] and result['segments'] == 3

@@ -68,6 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--report-only', action='store_true',
                         help='do not train; tabulate the finished runs')
     parser.add_argument('--dry-run', action='store_true', help='print the commands only')
+    parser.add_argument('--progress-every', type=float, default=60.0,
+                        help='seconds between two progress lines (iteration, ETA) of a run')
     parser.add_argument('--python', default=sys.executable, help='python for tools/train.py')
     parser.add_argument('--malloc-reuse', action=argparse.BooleanOptionalAction, default=True,
                         help='run training with glibc keeping freed memory for reuse '
@@ -188,6 +190,28 @@ def load_config(cfg_path: str, cfg_options: List[str]):
     return cfg
 
 
+ITER_LINE = re.compile(r'Iter\(train\) \[\s*(\d+)/(\d+)\].*?eta: ([\d:days, ]+?)\s+time')
+
+
+def report_progress(proc, log_path: str, what: str, every: float) -> None:
+    """Wait for the training process, printing its iteration and ETA (from
+    MMEngine's log lines) every ``every`` seconds."""
+    last = None
+    while True:
+        try:
+            proc.wait(timeout=every)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        with open(log_path, errors='replace') as f:
+            found = ITER_LINE.findall(f.read()[-20000:])
+        if found and found[-1] != last:
+            last = found[-1]
+            it, total, eta = last
+            print(f'[semi_protocol] {what}: iteration {it}/{total}, eta {eta.strip()}',
+                  flush=True)
+
+
 def max_iters_of(cfg_path: str, cfg_options: List[str]) -> int:
     max_iters = load_config(cfg_path, cfg_options).train_cfg.get('max_iters')
     if max_iters is None:
@@ -268,7 +292,8 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
     with open(state_file, 'w') as f:
         json.dump(dict(state, running_since=start), f)
     with open(log_path, 'a') as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        report_progress(proc, log_path, f'{name} {split} seed {seed}', args.progress_every)
     state['train_seconds'] += time.time() - start
     state['segments'] += 1
     with open(state_file, 'w') as f:
