@@ -138,17 +138,25 @@ class AdaptiveCutMix(CutMix):
         source = (torch.arange(B, device=device) + 1) % B
         cut = torch.full((B, ), -1, dtype=torch.long, device=device)
         min_pixels = max(1, int(np.ceil(self.min_component_area * H * W)))
+        # every class's share of every crop, and the labels, on the host once
+        C = len(class_probs)
+        flat = labels.flatten(1).long()
+        index = torch.where((flat >= 0) & (flat < C), flat, C)
+        counts = torch.zeros(B, C + 1, device=device).scatter_add_(
+            1, index, torch.ones_like(flat, dtype=torch.float))
+        shares = (counts[:, :C] / (H * W)).cpu()
+        probs, labels_host = class_probs.float().cpu(), labels.cpu()
         for i in range(B):
             if float(torch.rand(())) >= self.prob:
                 continue
-            c = int(torch.multinomial(class_probs.float().cpu(), 1))
-            share = (labels == c).flatten(1).float().mean(1).cpu()
+            c = int(torch.multinomial(probs, 1))
+            share = shares[:, c].clone()
             share[i] = -1.0  # another image
             candidates = torch.nonzero(share >= max(self.area_threshold, 1e-12))[:, 0]
             box = None
             if len(candidates):
                 j = int(candidates[torch.randint(len(candidates), ())])
-                boxes = component_boxes(labels[j] == c, min_pixels)
+                boxes = component_boxes(labels_host[j] == c, min_pixels)
                 if boxes:
                     box = boxes[int(torch.randint(len(boxes), ()))]
                     source[i], cut[i] = j, c
