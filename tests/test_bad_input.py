@@ -172,6 +172,57 @@ def test_memory_bank_drops_nonfinite_features():
     assert bank.get(1).tolist() == [[4., 5.]]
 
 
+def _semi_with_crops(tmp, lab, unl, labeled_crop, unlabeled_crop):
+    cfg = semi_cfg(tmp / 'data', lab, unl)
+    cfg['labeled']['pipeline'] = LOAD + [dict(type='RandomCrop', crop_size=labeled_crop)]
+    cfg['unlabeled']['pipeline'] = [dict(type='LoadImageFromFile'),
+                                    dict(type='RandomCrop', crop_size=unlabeled_crop)]
+    return cfg
+
+
+def test_the_training_crop_is_read_from_the_pipeline(tree):
+    """The data preprocessor's padding size comes from the training
+    pipeline's RandomCrop (the one place of the crop size): filled when the
+    config gives none, refused naming both values when it differs; labeled
+    and unlabeled pipelines that crop differently are refused."""
+    from mmseg_u2pl.engine import train_crop_size
+    tmp, lab, unl = tree
+    cfg = _semi_with_crops(tmp, lab, unl, (12, 10), (12, 10))
+    assert train_crop_size(dict(train_dataloader=dict(dataset=cfg))) == (12, 10)
+    assert train_crop_size(dict(train_dataloader=dict(
+        dataset=_semi_with_crops(tmp, lab, unl, 12, 12)))) == (12, 12)
+    assert train_crop_size(dict(train_dataloader=dict(dataset=semi_cfg(
+        tmp / 'data', lab, unl)))) is None
+    # the wrapper's, student's and teacher's preprocessors, none with a size
+    model_cfg = tiny_u2pl_cfg()
+    model_cfg['segmentor']['data_preprocessor'].pop('size')
+    model = MODELS.build(ConfigDict(model_cfg))
+    pre = [m for m in model.modules() if type(m).__name__ == 'SegDataPreProcessor']
+    assert len(pre) >= 2 and all(m.size is None for m in pre)
+    runner = SimpleNamespace(model=model, train_dataloader=SimpleNamespace(
+        dataset=DATASETS.build(cfg)))
+    HOOKS.build(dict(type='CropSizeHook')).before_train(runner)
+    assert all(tuple(m.size) == (12, 10) for m in pre)
+    # a training batch of smaller images is padded to the crop
+    batch = make_batch(num_labeled=1, num_unlabeled=1, size=8)
+    assert model.data_preprocessor(batch, training=True)['inputs'].shape[-2:] == (12, 10)
+    # a second copy that disagrees with the pipeline
+    model.data_preprocessor.size = (16, 16)
+    with pytest.raises(ValueError, match=r'model\.data_preprocessor\.size=\(16, 16\) but the '
+                       r'training pipeline crops to \(12, 10\)'):
+        HOOKS.build(dict(type='CropSizeHook')).before_train(runner)
+    # labeled and unlabeled crops of different sizes cannot share a batch
+    runner.train_dataloader.dataset = DATASETS.build(
+        _semi_with_crops(tmp, lab, unl, (12, 10), (8, 8)))
+    with pytest.raises(ValueError, match=r'crop to different sizes \(crop_size=\(12, 10\) in '
+                       r'.*labeled\.txt.*crop_size=\(8, 8\) in .*unlabeled\.txt'):
+        HOOKS.build(dict(type='CropSizeHook')).before_train(runner)
+    with pytest.raises(ValueError, match=r'crop_size=\(12, 10\) in train_dataloader\.dataset'
+                       r'\.labeled\.pipeline'):
+        train_crop_size(dict(train_dataloader=dict(
+            dataset=_semi_with_crops(tmp, lab, unl, (12, 10), (8, 8)))))
+
+
 def test_label_checks_take_the_dataset_class_count(tree):
     """CheckSegMap(num_classes=None) gets the dataset's class count from
     NumClassCheckHook (so a custom dataset's out-of-range labels are caught);

@@ -6,6 +6,7 @@ import pytest
 from mmengine.config import Config
 
 from mmseg.registry import MODELS
+from mmseg_u2pl.engine import train_crop_size
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '*', '*.py')))
@@ -54,7 +55,12 @@ def test_config_loads_and_builds(path):
     if 'voc' in name:
         assert seg.decode_head.num_classes == 21 and not seg.with_auxiliary_head
     # the robustness hooks, the package import, and label checks in every pipeline
-    assert {'random_state', 'nonfinite_loss', 'num_class_check'} <= set(cfg.default_hooks)
+    assert {'random_state', 'nonfinite_loss', 'num_class_check',
+            'crop_size_check'} <= set(cfg.default_hooks)
+    # the crop size is stated once, in the training pipeline (CropSizeHook pads to it)
+    crop = train_crop_size(cfg)
+    assert crop is not None
+    assert cfg.model.get('segmentor', cfg.model).data_preprocessor.get('size') in (None, crop)
     assert 'mmseg_u2pl' in cfg.custom_imports.imports
     pipelines = [cfg.val_dataloader.dataset.pipeline]
     train_set = cfg.train_dataloader.dataset

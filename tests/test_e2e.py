@@ -91,7 +91,6 @@ def test_cityscapes_config_two_iterations(tmp_path):
         'param_scheduler.0.end=2',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
         'custom_hooks.0.warm_start_epochs=0', 'model.segmentor.pretrained=None',
-        f'data_preprocessor.size={crop}', f'model.segmentor.data_preprocessor.size={crop}',
         f'model.segmentor.test_cfg.crop_size={crop}', 'model.segmentor.test_cfg.stride=(33,33)',
         'model.memory_bank.length=500',
         'train_dataloader.dataset.labeled.pipeline.3.scale=(96,48)',

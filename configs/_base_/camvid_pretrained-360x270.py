@@ -5,8 +5,4 @@ _base_ = [
     './datasets/camvid_semi_360x270.py', './schedules/camvid_1500it.py',
     'mmseg::_base_/default_runtime.py'
 ]
-# the segmentor's and the top-level variable (MMEngine's Runner gives the latter
-# to a semi-supervised wrapper without its own)
-data_preprocessor = dict(size=(240, 240))
-model = dict(data_preprocessor=dict(size=(240, 240)))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -91,11 +91,11 @@ def build(cfg_path, device, amp):
 
 def make_batch(cfg, model, device):
     from mmengine.structures import PixelData
+    from mmseg_u2pl.engine import train_crop_size
     from mmseg.structures import SegDataSample
     sampler = cfg.train_dataloader.sampler
     n_l, n_u = sampler.labeled_per_batch, sampler.unlabeled_per_batch
-    seg = cfg.model.get('segmentor', cfg.model)
-    H, W = seg.data_preprocessor['size']
+    H, W = train_crop_size(cfg)
     g = torch.Generator().manual_seed(0)
     inputs, samples = [], []
     for i in range(n_l + n_u):

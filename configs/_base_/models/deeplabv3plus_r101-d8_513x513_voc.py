@@ -1,10 +1,9 @@
 # The segmentor of the VOC configs: MMSeg's DeepLabV3+ on ResNet-101 V1c (deep
 # stem, ImageNet), output stride 8, SyncBN, CE, no auxiliary head.
 _base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
-# MMSeg's preprocessor (ImageNet mean/std, pad 0 / 255), padded to the crop
-data_preprocessor = dict(size=(513, 513))
+# MMSeg's preprocessor (ImageNet mean/std, pad 0 / 255); CropSizeHook pads a
+# training batch to the pipeline's crop
 model = dict(
-    data_preprocessor=data_preprocessor,
     pretrained='open-mmlab://resnet101_v1c',
     backbone=dict(depth=101),
     decode_head=dict(num_classes=21, align_corners=True),

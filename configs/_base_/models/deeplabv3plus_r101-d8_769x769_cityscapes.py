@@ -2,10 +2,9 @@
 # (deep stem, ImageNet), output stride 8, SyncBN, OHEM + auxiliary FCN head
 # (weight 0.4), slide inference 769 / stride 513.
 _base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
-# MMSeg's preprocessor (ImageNet mean/std, pad 0 / 255), padded to the crop
-data_preprocessor = dict(size=(769, 769))
+# MMSeg's preprocessor (ImageNet mean/std, pad 0 / 255); CropSizeHook pads a
+# training batch to the pipeline's crop
 model = dict(
-    data_preprocessor=data_preprocessor,
     pretrained='open-mmlab://resnet101_v1c',
     backbone=dict(depth=101),
     decode_head=dict(

@@ -2,8 +2,9 @@
 # ResNet-18 V1c (base width 16), output stride 8, BN, no pretrained weights.
 _base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
 norm_cfg = dict(type='BN', requires_grad=True)
-# MMSeg's preprocessor, padded to the crop (training) / a multiple of 8 (test)
-data_preprocessor = dict(size=(80, 80), test_cfg=dict(size_divisor=8))
+# MMSeg's preprocessor, padded to a multiple of 8 at test time (training: to
+# the pipeline's crop, by CropSizeHook)
+data_preprocessor = dict(test_cfg=dict(size_divisor=8))
 model = dict(
     data_preprocessor=data_preprocessor,
     pretrained=None,

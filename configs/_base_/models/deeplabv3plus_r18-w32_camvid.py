@@ -3,7 +3,7 @@
 # (no pretrained weights can be downloaded on the project's machines).
 _base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
 norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(size=(160, 160), test_cfg=dict(size_divisor=8))
+data_preprocessor = dict(test_cfg=dict(size_divisor=8))  # training: the crop (CropSizeHook)
 model = dict(
     data_preprocessor=data_preprocessor,
     pretrained=None,

@@ -4,7 +4,7 @@
 # --cfg-options model.segmentor.pretrained=PATH (all methods alike).
 _base_ = 'mmseg::_base_/models/deeplabv3plus_r50-d8.py'
 norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(size=(360, 360), test_cfg=dict(size_divisor=8))
+data_preprocessor = dict(test_cfg=dict(size_divisor=8))  # training: the crop (CropSizeHook)
 model = dict(
     data_preprocessor=data_preprocessor,
     pretrained=None,

@@ -28,12 +28,14 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'),
     # mmseg_u2pl: safe checkpoint loading under torch >= 2.6, exact resume,
-    # stop (or skip) on NaN/inf losses, and a num_classes check of every
-    # decode head against the dataset
+    # stop (or skip) on NaN/inf losses, a num_classes check of every decode
+    # head against the dataset, and the data preprocessor's padding size taken
+    # from the training pipeline's RandomCrop (the one place of the crop size)
     safe_checkpoint=dict(type='SafeCheckpointHook'),
     random_state=dict(type='RandomStateHook'),
     nonfinite_loss=dict(type='NonFiniteLossHook', on_nonfinite='error'),
     num_class_check=dict(type='NumClassCheckHook'),
+    crop_size_check=dict(type='CropSizeHook'),
     # what the method makes of the unlabeled images (image, teacher prediction,
     # entropy, kept pseudo-labels, reliable / unreliable) every `interval`
     # iterations, through the visualizer's backends:

@@ -1,4 +1,5 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
+from .crop_size_hook import CropSizeHook, train_crop_size
 from .mean_teacher_hook import MeanTeacherHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .num_class_check_hook import NumClassCheckHook
@@ -8,7 +9,8 @@ from .semi_schedule_hook import EntropyPartitionHook, SemiScheduleHook
 from .semi_visualization_hook import SemiVisualizationHook, semi_panel
 
 __all__ = [
-    'EntropyPartitionHook', 'MeanTeacherHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'NumClassCheckHook', 'RandomStateHook', 'SafeCheckpointHook', 'SemiScheduleHook',
-    'SemiVisualizationHook', 'get_random_state', 'semi_panel', 'set_random_state'
+    'CropSizeHook', 'EntropyPartitionHook', 'MeanTeacherHook', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'NumClassCheckHook', 'RandomStateHook', 'SafeCheckpointHook',
+    'SemiScheduleHook', 'SemiVisualizationHook', 'get_random_state', 'semi_panel',
+    'set_random_state', 'train_crop_size'
 ]

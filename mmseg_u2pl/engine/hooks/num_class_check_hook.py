@@ -6,6 +6,8 @@ from mmengine.runner import Runner
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import HOOKS
 
+from .crop_size_hook import leaf_datasets
+
 __all__ = ['NumClassCheckHook']
 
 
@@ -24,21 +26,11 @@ class NumClassCheckHook(Hook):
     """
     priority = 'VERY_HIGH'
 
-    @staticmethod
-    def _leaf_datasets(dataset):
-        for child in getattr(dataset, 'datasets', []) or []:  # ConcatDataset
-            yield from NumClassCheckHook._leaf_datasets(child)
-        inner = getattr(dataset, 'dataset', None)              # dataset wrappers
-        if inner is not None and not isinstance(inner, (dict, str)):
-            yield from NumClassCheckHook._leaf_datasets(inner)
-        if not getattr(dataset, 'datasets', None) and inner is None:
-            yield dataset
-
     @classmethod
     def align_label_checks(cls, dataset, key: str, num_classes: int) -> None:
         """Fill or check ``CheckSegMap.num_classes`` in every pipeline."""
         from ...datasets.transforms import CheckSegMap
-        for leaf in cls._leaf_datasets(dataset):
+        for leaf in leaf_datasets(dataset):
             for t in getattr(getattr(leaf, 'pipeline', None), 'transforms', []):
                 if not isinstance(t, CheckSegMap):
                     continue
