@@ -131,5 +131,5 @@ def test_two_rounds_end_to_end(tmp_path):
                      'dars/round0/iter_2.pth', '--split-dir', 'data/splits/synthetic/1-16',
                      '--alpha', '0.2', '--out', 'bad', '--cfg-options',
                      'model.decode_head.num_classes=3'])
-    assert code != 0 and 'dars/round0/iter_2.pth does not match config' in bad
+    assert code != 0 and 'dars/round0/iter_2.pth does not hold the network of config' in bad
     assert "'decode_head.conv_seg.weight'" in bad

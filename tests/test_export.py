@@ -53,7 +53,7 @@ def test_export_loads_in_plain_mmseg_and_predicts_the_same(tmp_path, method, con
     torch.load(tmp_path / 'exported' / f'{name}.pth', weights_only=True)
     # the wrapped model, through mmseg's own init_model on the wrapper config
     import mmseg_u2pl
-    from mmseg.apis import inference_model, init_model
+    from mmseg.apis import MMSegInferencer, inference_model, init_model
     mmseg_u2pl.register_checkpoint_safe_globals()
     cwd = os.getcwd()
     os.chdir(tmp_path)
@@ -61,6 +61,11 @@ def test_export_loads_in_plain_mmseg_and_predicts_the_same(tmp_path, method, con
         wrapped = init_model(cfg, 'run/iter_2.pth', device='cpu')
         img = (np.random.default_rng(0).random((96, 96, 3)) * 255).astype(np.uint8)
         expected = inference_model(wrapped, img).seg_logits.data.numpy()
+        # and through MMSeg's inferencer, which builds the wrapper config itself
+        inferencer = MMSegInferencer(model=cfg, weights='run/iter_2.pth', device='cpu')
+        inferred = inferencer(img, return_datasamples=True).seg_logits.data.numpy()
+        assert type(inferencer.model).__name__ == type(wrapped).__name__
+        assert np.allclose(inferred, expected, atol=1e-6)
     finally:
         os.chdir(cwd)
     np.save(tmp_path / 'img.npy', img)

@@ -73,37 +73,21 @@ def split_parts(cfg, split_dir):
 
 
 def load_network(cfg, checkpoint, device):
-    """The plain segmentor of ``cfg`` with the checkpoint's weights, checked
-    key by key (a mismatch names the file and the first key)."""
+    """The plain segmentor of ``cfg`` (a wrapper: its evaluated network) with
+    the checkpoint's weights, checked key by key (a mismatch names the file
+    and the first key)."""
     from mmengine.runner import CheckpointLoader
     from mmseg.registry import MODELS
-    model_cfg = cfg.model.copy()
-    prefix = ''
-    if 'segmentor' in model_cfg:  # a semi-supervised wrapper: its evaluated network
-        prefix = model_cfg.get('semi_test_cfg', {}).get('predict_on', 'teacher') + '.'
-        model_cfg = model_cfg.segmentor.copy()
+    from mmseg_u2pl.utils import network_state_dict
+    model_cfg = cfg.model.get('segmentor', cfg.model).copy()
     model_cfg.pop('pretrained', None)
     if 'init_cfg' in model_cfg.get('backbone', {}):
         model_cfg.backbone.init_cfg = None
     model_cfg.train_cfg = None
     model = MODELS.build(model_cfg)
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
-    if prefix and any(k.startswith(prefix) for k in state):
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    own = model.state_dict()
-    for k in own:
-        if k not in state:
-            raise ValueError(f'checkpoint {checkpoint} does not match config {cfg.filename}: '
-                             f'key {k!r} of the network is missing in the checkpoint')
-        if tuple(state[k].shape) != tuple(own[k].shape):
-            raise ValueError(f'checkpoint {checkpoint} does not match config {cfg.filename}: '
-                             f'key {k!r} has shape {tuple(state[k].shape)} in the checkpoint, '
-                             f'{tuple(own[k].shape)} in the network')
-    extra = [k for k in state if k not in own]
-    if extra:
-        raise ValueError(f'checkpoint {checkpoint} does not match config {cfg.filename}: '
-                         f'key {extra[0]!r} of the checkpoint is not in the network')
+    state = network_state_dict(cfg.model, ckpt.get('state_dict', ckpt), model.state_dict(),
+                               checkpoint, cfg.filename)
     model.load_state_dict(state)
     return model.to(device).eval()
 

@@ -80,6 +80,7 @@ def plain_config(cfg, network: str):
     """The plain MMSeg config of ``network`` of ``cfg``."""
     from mmengine.config import Config
     from mmseg.registry import HOOKS, MODELS
+    from mmseg_u2pl.engine import train_crop_size
     model = copy.deepcopy(cfg.model.to_dict() if hasattr(cfg.model, 'to_dict') else cfg.model)
     if 'segmentor' in model:
         model = model['segmentor']
@@ -93,6 +94,10 @@ def plain_config(cfg, network: str):
     if own_type(MODELS, model.get('type')):
         raise ValueError(f'{cfg.filename}: model type {model["type"]} belongs to mmseg_u2pl '
                          'and cannot leave the package')
+    crop = train_crop_size(cfg)
+    pre = model.get('data_preprocessor')
+    if crop is not None and isinstance(pre, dict) and pre.get('size') is None:
+        pre['size'] = crop  # plain MMSeg has no CropSizeHook to fill it
     out = dict(model=model)
     for key in KEEP:
         if key in cfg:
@@ -115,37 +120,26 @@ def main(argv=None):
     from mmengine.runner import CheckpointLoader
     import mmseg_u2pl
     from mmseg.registry import MODELS
+    from mmseg_u2pl.utils import network_of, network_state_dict
     mmseg_u2pl.register_checkpoint_safe_globals()
     init_default_scope('mmseg')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    wrapper = 'segmentor' in cfg.model
-    network = None
-    if wrapper:
-        cls = MODELS.get(cfg.model.type)
-        network = args.network or cfg.model.get('semi_test_cfg', {}).get(
-            'predict_on', getattr(cls, 'default_predict_on', 'teacher'))
-    elif args.network:
+    if args.network and 'segmentor' not in cfg.model:
         raise SystemExit(f'{args.config}: --network {args.network} needs a semi-supervised '
                          'config; this one trains a plain segmentor')
+    network = network_of(cfg.model, args.network)
     ckpt = CheckpointLoader.load_checkpoint(args.checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
-    if wrapper:
-        prefix = f'{network}.'
-        if not any(k.startswith(prefix) for k in state):
-            raise SystemExit(f'{args.checkpoint} has no {network} network (no key starts '
-                             f'with {prefix!r})')
+    plain = plain_config(cfg, network)
+    own = MODELS.build(copy.deepcopy(plain.model)).state_dict()
+    try:
         # the network's own weights; heads the plain segmentor does not have
         # (U2PL's contrastive head, ESL's projector) stay behind
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    plain = plain_config(cfg, network)
-    net = MODELS.build(copy.deepcopy(plain.model))
-    own = net.state_dict()
-    missing = [k for k in own if k not in state]
-    if missing:
-        raise SystemExit(f'{args.checkpoint} does not hold the network of {args.config}: '
-                         f'key {missing[0]!r} is missing')
+        state = network_state_dict(cfg.model, ckpt.get('state_dict', ckpt), own,
+                                   args.checkpoint, args.config, network)
+    except ValueError as e:
+        raise SystemExit(str(e)) from e
     state = {k: state[k].detach().clone().contiguous() for k in own}
     meta = dict(exported_from=osp.abspath(args.checkpoint), config=osp.abspath(args.config),
                 network=network or 'segmentor')

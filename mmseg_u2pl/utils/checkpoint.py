@@ -22,7 +22,7 @@ instead of torch's generic "Weights only load failed".
 import os.path as osp
 import pickle
 import re
-from typing import List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
 
 __all__ = [
     'checkpoint_safe_globals', 'register_checkpoint_safe_globals', 'UnsafeCheckpointError',
-    'load_from_local_safe'
+    'load_from_local_safe', 'network_of', 'network_state_dict'
 ]
 
 
@@ -90,3 +90,62 @@ def register_checkpoint_safe_globals() -> None:
     if add is not None:
         add(checkpoint_safe_globals())
     CheckpointLoader.register_scheme(prefixes='', loader=load_from_local_safe, force=True)
+
+
+def network_of(model_cfg: dict, network: Optional[str] = None) -> Optional[str]:
+    """The network of a semi-supervised wrapper config that a tool should use:
+    ``network`` if given, else the one the wrapper evaluates
+    (``semi_test_cfg.predict_on``, else the class's ``default_predict_on``:
+    the teacher; CPS: network 1). None for a plain segmentor config."""
+    from mmseg.registry import MODELS
+    if 'segmentor' not in model_cfg:
+        return None
+    if network is not None:
+        return network
+    cls = MODELS.get(model_cfg['type'])
+    return (model_cfg.get('semi_test_cfg') or {}).get(
+        'predict_on', getattr(cls, 'default_predict_on', 'teacher'))
+
+
+def network_state_dict(model_cfg: dict, state: dict, own: dict, checkpoint: str, config: str,
+                       network: Optional[str] = None) -> Dict[str, torch.Tensor]:
+    """The weights of one network from a checkpoint's ``state_dict``, checked.
+
+    Args:
+        model_cfg (dict): ``cfg.model`` of the config the checkpoint was
+            trained with (a plain segmentor or a semi-supervised wrapper).
+        state (dict): The checkpoint's ``state_dict``.
+        own (dict): ``state_dict()`` of the plain segmentor that will hold
+            the weights (names and shapes to match).
+        checkpoint (str), config (str): Named in the errors.
+        network (str, optional): The wrapper's network (``teacher``,
+            ``student``, ``peer``); default: :func:`network_of`.
+
+    Returns:
+        dict: ``own``'s keys with the checkpoint's tensors. Keys of a
+        wrapper that the plain segmentor lacks (the other network, the memory
+        bank, U2PL's contrastive head, ESL's projector) stay behind.
+
+    Raises:
+        ValueError: naming the checkpoint, the config and the first key that
+            is missing or has another shape, or, for a plain segmentor's
+            checkpoint, the first key that is not in the network.
+    """
+    name = network_of(model_cfg, network)
+    where = f'checkpoint {checkpoint} does not hold the network of config {config}'
+    if name is not None:
+        prefix = f'{name}.'
+        if not any(k.startswith(prefix) for k in state):
+            raise ValueError(f'{where}: it has no {name} network (no key starts with '
+                             f'{prefix!r})')
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    for k, v in own.items():
+        if k not in state:
+            raise ValueError(f'{where}: key {k!r} of the network is missing in the checkpoint')
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise ValueError(f'{where}: key {k!r} has shape {tuple(state[k].shape)} in the '
+                             f'checkpoint, {tuple(v.shape)} in the network')
+    extra = [k for k in state if k not in own]
+    if extra and name is None:  # a wrapper's network may carry heads of its own
+        raise ValueError(f'{where}: key {extra[0]!r} of the checkpoint is not in the network')
+    return {k: state[k] for k in own}

@@ -72,6 +72,7 @@ def build(cfg_path, device, amp):
     from mmengine.registry import init_default_scope
     import mmseg_u2pl  # noqa: F401
     from mmseg.registry import HOOKS, MODELS
+    from mmseg_u2pl.engine import set_crop_size, train_crop_size
     init_default_scope('mmseg')
     cfg = Config.fromfile(cfg_path)
     seg = cfg.model.get('segmentor', cfg.model)
@@ -79,6 +80,7 @@ def build(cfg_path, device, amp):
     if isinstance(seg.backbone.get('init_cfg'), dict):
         seg.backbone.init_cfg = None
     model = revert_sync_batchnorm(MODELS.build(cfg.model)).to(device).train()
+    set_crop_size(model, train_crop_size(cfg))  # what CropSizeHook does in a Runner
     optim = dict(cfg.optim_wrapper)
     if amp != 'none':
         optim.update(type='AmpOptimWrapper', loss_scale='dynamic',

@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
-from .crop_size_hook import CropSizeHook, train_crop_size
+from .crop_size_hook import CropSizeHook, set_crop_size, train_crop_size
 from .mean_teacher_hook import MeanTeacherHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .num_class_check_hook import NumClassCheckHook
@@ -12,5 +12,5 @@ __all__ = [
     'CropSizeHook', 'EntropyPartitionHook', 'MeanTeacherHook', 'NonFiniteLossError',
     'NonFiniteLossHook', 'NumClassCheckHook', 'RandomStateHook', 'SafeCheckpointHook',
     'SemiScheduleHook', 'SemiVisualizationHook', 'get_random_state', 'semi_panel',
-    'set_random_state', 'train_crop_size'
+    'set_crop_size', 'set_random_state', 'train_crop_size'
 ]

@@ -8,7 +8,9 @@ from mmengine.runner import Runner
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import HOOKS
 
-__all__ = ['CropSizeHook', 'leaf_datasets', 'pipeline_crop_sizes', 'train_crop_size']
+__all__ = [
+    'CropSizeHook', 'leaf_datasets', 'pipeline_crop_sizes', 'set_crop_size', 'train_crop_size'
+]
 
 
 def leaf_datasets(dataset) -> Iterable:
@@ -83,6 +85,26 @@ def _one_size(found: Dict[Tuple[int, int], List[str]]) -> Optional[Tuple[int, in
     return next(iter(found), None)
 
 
+def set_crop_size(model, crop: Tuple[int, int]) -> None:
+    """Give every ``SegDataPreProcessor`` of ``model`` without a ``size`` the
+    training crop ``(h, w)``; refuse one whose ``size`` differs (naming the
+    module and both values). What :class:`CropSizeHook` does before
+    training; call it when a model built from a config runs a training-mode
+    batch outside MMEngine's Runner (e.g. ``tools/benchmark/step_profile.py``):
+    MMSeg's preprocessor needs a size or a size divisor there."""
+    for name, module in model.named_modules():
+        if not isinstance(module, SegDataPreProcessor):
+            continue
+        if module.size is None:
+            module.size = crop
+        elif _as_hw(module.size) != crop:
+            raise ValueError(
+                f'model.{name}.size={tuple(module.size)} but the training pipeline crops to '
+                f'{crop} (train_dataloader RandomCrop crop_size): the batch would be '
+                'padded to another size than the crop. Remove `size` from the '
+                'data_preprocessor (it takes the crop size) or set it to the crop size')
+
+
 @HOOKS.register_module()
 class CropSizeHook(Hook):
     """Give the data preprocessor the crop size of the training pipeline.
@@ -111,15 +133,4 @@ class CropSizeHook(Hook):
         if crop is None:
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        for name, module in model.named_modules():
-            if not isinstance(module, SegDataPreProcessor):
-                continue
-            key = f'model.{name}.size'
-            if module.size is None:
-                module.size = crop
-            elif _as_hw(module.size) != crop:
-                raise ValueError(
-                    f'{key}={tuple(module.size)} but the training pipeline crops to '
-                    f'{crop} (train_dataloader RandomCrop crop_size): the batch would be '
-                    'padded to another size than the crop. Remove `size` from the '
-                    'data_preprocessor (it takes the crop size) or set it to the crop size')
+        set_crop_size(model, crop)
