@@ -2,8 +2,11 @@
 """The model zoo: each method folder has a README and a metafile that list
 exactly its configs (tools/misc/write_model_zoo.py writes them)."""
 import glob
+import importlib.util
+import json
 import os.path as osp
 
+import numpy as np
 import pytest
 import yaml
 
@@ -20,11 +23,60 @@ def test_readme_and_metafile_list_exactly_the_configs(folder):
     meta = yaml.safe_load(open(osp.join(ROOT, 'configs', folder, 'metafile.yaml')))
     (collection, ) = meta['Collections']
     assert collection['README'] == f'configs/{folder}/README.md'
-    listed = sorted(m['Config'] for m in meta['Models'])
+    own = [m for m in meta['Models'] if not m['Config'].startswith('configs/camvid/')]
+    listed = sorted(m['Config'] for m in own)
     assert listed == configs, 'run python tools/misc/write_model_zoo.py'
     for m in meta['Models']:
-        assert m['Name'] == osp.splitext(osp.basename(m['Config']))[0]
+        name = osp.splitext(osp.basename(m['Config']))[0]
+        assert m['Name'] == (f'camvid_{name}' if m['Config'].startswith('configs/camvid/')
+                             else name)
+        assert osp.isfile(osp.join(ROOT, m['Config']))
         assert m['In Collection'] == collection['Name']
     readme = open(osp.join(ROOT, 'configs', folder, 'README.md')).read()
     for c in configs:
         assert f'({osp.basename(c)})' in readme
+
+
+def load_writer():
+    spec = importlib.util.spec_from_file_location(
+        'write_model_zoo', osp.join(ROOT, 'tools/misc/write_model_zoo.py'))
+    writer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(writer)
+    return writer
+
+
+@pytest.mark.parametrize('folder', sorted(set(FOLDERS)))
+def test_zoo_files_are_what_the_writer_makes_of_the_configs_and_records(folder):
+    """The committed README / metafile equal the writer's output: a config or a
+    benchmark record added without re-running the writer fails here."""
+    readme, meta = load_writer().render(folder)
+    assert open(osp.join(ROOT, 'configs', folder, 'README.md')).read() == readme, \
+        'run python tools/misc/write_model_zoo.py'
+    assert open(osp.join(ROOT, 'configs', folder, 'metafile.yaml')).read() == meta, \
+        'run python tools/misc/write_model_zoo.py'
+
+
+def test_zoo_results_are_the_records_means(tmp_path, monkeypatch):
+    """Every seed's record is read, the mean and std are those of the
+    records, and the table cell is the benchmark tool's (every seed shown)."""
+    writer = load_writer()
+    for seed, miou in ((0, 50.0), (1, 53.0), (2, 44.5)):
+        d = tmp_path / f'benchmarks/camvid/pretrained/u2pl-lb/1-16/seed{seed}'
+        d.mkdir(parents=True)
+        (d / 'result.json').write_text(json.dumps(dict(seed=seed, final=dict(mIoU=miou))))
+    hyp = tmp_path / 'benchmarks/camvid/pretrained-hypotheses/u2pl/1-16/seed0'
+    hyp.mkdir(parents=True)  # an experiment, not reported in the zoo
+    (hyp / 'result.json').write_text(json.dumps(dict(seed=0, final=dict(mIoU=99.0))))
+    monkeypatch.setattr(writer, 'ROOT', str(tmp_path))
+    records = writer.camvid_records('u2pl')
+    assert list(records) == ['u2pl-lb']
+    (model, ) = writer.camvid_models(writer.METHODS['u2pl'], records)
+    (result, ) = model['Results']
+    assert result['Metrics'] == {'mIoU': round((50.0 + 53.0 + 44.5) / 3, 2),
+                                 'mIoU std': round(float(np.std([50.0, 53.0, 44.5], ddof=1)),
+                                                   2)}
+    assert (result['Split'], result['Protocol'], result['Seeds']) == ('1-16', 'pretrained',
+                                                                      [0, 1, 2])
+    section = writer.results_section('u2pl', records)
+    assert '49.17 ± 4.31 (seeds 0/1/2: 50.00 / 53.00 / 44.50)' in section
+    assert '99.0' not in section

@@ -1,18 +1,26 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
 """Write configs/{method}/README.md and metafile.yaml (OpenMMLab model-zoo
-layout) from the configs present. Run after adding or renaming configs:
+layout) from the configs and the benchmark records present. Run after adding
+or renaming configs, or committing records under benchmarks/camvid/:
 
     python tools/misc/write_model_zoo.py
 
-tests/test_model_zoo.py checks that the files list exactly the configs.
+The results tables and the metafiles' ``Results`` are read from the records
+(``benchmarks/camvid/{protocol}/{config}/{split}/seed{n}/result.json``, written
+by tools/benchmark/semi_protocol.py); nothing is typed in by hand.
+tests/test_model_zoo.py checks that the committed files are what this writes.
 """
 import glob
+import importlib.util
+import json
 import os.path as osp
 import re
+import statistics
 
 import yaml
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+PROTOCOL_TOOL = osp.join(ROOT, 'tools/benchmark/semi_protocol.py')
 
 METHODS = {
     'u2pl': dict(
@@ -71,6 +79,17 @@ METHODS = {
 }
 BACKBONES = {'r101': 'ResNet-101 V1c', 'r18-tiny': 'ResNet-18 V1c (narrow)',
              'efficientnet-lite0': 'EfficientNet-Lite0'}
+# CamVid benchmark configs (configs/camvid/{name}.py) -> method folder
+CAMVID_METHOD = {'suponly': 'suponly', 'u2pl': 'u2pl', 'u2pl-lb': 'u2pl',
+                 'u2pl_authors-code': 'u2pl', 'mean-teacher': 'mean_teacher',
+                 'cutmix-seg': 'cutmix_seg', 'cps': 'cps', 'ael': 'ael', 'u2pl-ael': 'u2pl_ael',
+                 'esl': 'esl', 'dars': 'dars'}
+# protocols whose records the zoo reports (the hypothesis runs are experiments,
+# reported in the main README only)
+CAMVID_PROTOCOLS = {
+    'pretrained': 'DeepLabV3+ on ImageNet EfficientNet-Lite0, 240 x 180, 1500 iterations',
+    'cpu': 'DeepLabV3+ on ResNet-18 w32 from scratch, 240 x 180, 1500 iterations (previous)'}
+SPLIT_ORDER = {'1-16': 0, '1-8': 1, '1-4': 2, '1-2': 3}
 DATASETS = {'cityscapes': 'Cityscapes', 'voc-classic': 'Pascal VOC 2012 (classic)',
             'voc-blender': 'Pascal VOC 2012 (blender)', 'synthetic': 'synthetic shapes (tests)'}
 
@@ -85,19 +104,103 @@ def describe(path):
     return name, backbone, dataset, split, first
 
 
-def main():
-    for folder, info in METHODS.items():
-        paths = sorted(glob.glob(osp.join(ROOT, 'configs', folder, '*.py')))
-        rows, models = [], []
-        for p in paths:
-            name, backbone, dataset, split, first = describe(p)
-            rel = osp.relpath(p, ROOT)
-            rows.append(f'| [{name}]({osp.basename(p)}) | {dataset} | {split} | {first} |')
-            models.append({'Name': name, 'In Collection': info['name'], 'Config': rel,
-                           'Metadata': {'Training Data': dataset, 'Backbone': backbone,
-                                        'Architecture': ['DeepLabV3+', backbone]}})
-        paper = f"[{info['title']}]({info['url']})" if info['url'] else info['title']
-        readme = f"""# {info['name']}
+def camvid_method(name: str) -> str:
+    return 'u2pl' if name.startswith('u2pl_tab6') else CAMVID_METHOD.get(name, name)
+
+
+def mean_std(values, seeds) -> str:
+    """The benchmark tool's cell format (``tools/benchmark/semi_protocol.py``)."""
+    spec = importlib.util.spec_from_file_location('semi_protocol', PROTOCOL_TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool.mean_std(values, seeds)
+
+
+def camvid_records(folder: str):
+    """``{config: [(protocol, split, [records sorted by seed])]}`` of a method."""
+    found = {}
+    for f in glob.glob(osp.join(ROOT, 'benchmarks/camvid/*/*/*/seed*/result.json')):
+        protocol, name, split = f.split(osp.sep)[-5:-2]
+        if protocol not in CAMVID_PROTOCOLS or camvid_method(name) != folder:
+            continue
+        with open(f) as fh:
+            record = json.load(fh)
+        record['path'] = osp.relpath(osp.dirname(osp.dirname(f)), ROOT)
+        found.setdefault(name, {}).setdefault((protocol, split), []).append(record)
+    order = list(CAMVID_PROTOCOLS)
+    return {name: sorted(((p, s, sorted(r, key=lambda x: x['seed']))
+                          for (p, s), r in groups.items()),
+                         key=lambda g: (order.index(g[0]), SPLIT_ORDER.get(g[1], 9), g[1]))
+            for name, groups in sorted(found.items())}
+
+
+def results_section(folder: str, records) -> str:
+    text = """## Results
+
+Not measured on Cityscapes or VOC by this package (no GPU run yet).
+"""
+    if not records:
+        return text + """Not measured on CamVid yet; the CamVid protocols and the commands are in
+the main README ("CamVid benchmark").
+"""
+    rows = []
+    for name, groups in records.items():
+        for protocol, split, runs in groups:
+            cell = mean_std([r['final']['mIoU'] for r in runs], [r['seed'] for r in runs])
+            rows.append(f'| [camvid/{name}](../camvid/{name}.py) | {protocol} | {split} | '
+                        f'{cell} | [records](../../{runs[0]["path"]}) |')
+    protocols = '\n'.join(f'- `{p}`: {what}' for p, what in CAMVID_PROTOCOLS.items())
+    return text + f"""
+CamVid (367 train / 101 val frames, 11 classes), measured on this project's 2-core CPU machine
+with `python tools/benchmark/semi_protocol.py --protocol PROTOCOL --configs CONFIG --splits SPLIT
+--seeds 0 1 2`; val mIoU at the last iteration, every seed shown. The comparison with the other
+methods, per-class IoU and curves are in the main README ("CamVid benchmark").
+{protocols}
+
+| config | protocol | split | val mIoU, last iteration: mean ± std (every seed) | records |
+|---|---|---|---|---|
+""" + '\n'.join(rows) + '\n'
+
+
+def camvid_models(info, records):
+    """Metafile entries of the CamVid configs of a method, with their results."""
+    models = []
+    for name, groups in records.items():
+        results = []
+        for protocol, split, runs in groups:
+            values = [r['final']['mIoU'] for r in runs]
+            metrics = {'mIoU': round(statistics.mean(values), 2)}
+            if len(values) > 1:
+                metrics['mIoU std'] = round(statistics.stdev(values), 2)
+            results.append({'Task': 'Semantic Segmentation', 'Dataset': 'CamVid',
+                            'Split': split, 'Protocol': protocol,
+                            'Seeds': [r['seed'] for r in runs], 'Metrics': metrics})
+        models.append({'Name': f'camvid_{name}', 'In Collection': info['name'],
+                       'Config': f'configs/camvid/{name}.py',
+                       'Metadata': {'Training Data': 'CamVid',
+                                    'Backbone': 'EfficientNet-Lite0 (pretrained protocol) / '
+                                                'ResNet-18 V1c w32 (cpu protocol)',
+                                    'Architecture': ['DeepLabV3+']},
+                       'Results': results})
+    return models
+
+
+def render(folder: str):
+    """README text and metafile (YAML text) of one method folder."""
+    info = METHODS[folder]
+    paths = sorted(glob.glob(osp.join(ROOT, 'configs', folder, '*.py')))
+    rows, models = [], []
+    for p in paths:
+        name, backbone, dataset, split, first = describe(p)
+        rel = osp.relpath(p, ROOT)
+        rows.append(f'| [{name}]({osp.basename(p)}) | {dataset} | {split} | {first} |')
+        models.append({'Name': name, 'In Collection': info['name'], 'Config': rel,
+                       'Metadata': {'Training Data': dataset, 'Backbone': backbone,
+                                    'Architecture': ['DeepLabV3+', backbone]}})
+    paper = f"[{info['title']}]({info['url']})" if info['url'] else info['title']
+    records = camvid_records(folder)
+    models += camvid_models(info, records)
+    readme = f"""# {info['name']}
 
 > {paper} ({info['venue']})
 
@@ -112,23 +215,23 @@ where its sources are silent are listed in `configs/_base_/methods/` and in the 
 
 | config | dataset | split | what |
 |---|---|---|---|
-""" + '\n'.join(rows) + """
+""" + '\n'.join(rows) + '\n\n' + results_section(folder, records)
+    meta = {'Collections': [{
+        'Name': info['name'], 'License': 'Apache License 2.0',
+        'Metadata': {'Training Data': sorted({describe(p)[2] for p in paths})},
+        'Paper': {'Title': info['title'], 'URL': info['url'] or ''},
+        'README': f'configs/{folder}/README.md', 'Frameworks': ['PyTorch']}],
+        'Models': models}
+    return readme, yaml.safe_dump(meta, sort_keys=False, width=100)
 
-## Results
 
-Not measured on Cityscapes or VOC by this package (no GPU run yet). The CamVid measurements of
-the methods, with the commands that made them, are in the main README ("CamVid benchmark").
-"""
+def main():
+    for folder in METHODS:
+        readme, meta = render(folder)
         with open(osp.join(ROOT, 'configs', folder, 'README.md'), 'w') as f:
             f.write(readme)
-        meta = {'Collections': [{
-            'Name': info['name'], 'License': 'Apache License 2.0',
-            'Metadata': {'Training Data': sorted({describe(p)[2] for p in paths})},
-            'Paper': {'Title': info['title'], 'URL': info['url'] or ''},
-            'README': f'configs/{folder}/README.md', 'Frameworks': ['PyTorch']}],
-            'Models': models}
         with open(osp.join(ROOT, 'configs', folder, 'metafile.yaml'), 'w') as f:
-            yaml.safe_dump(meta, f, sort_keys=False, width=100)
+            f.write(meta)
     print(f'wrote README.md and metafile.yaml for {len(METHODS)} methods')
 
 
