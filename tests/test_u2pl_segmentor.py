@@ -122,6 +122,12 @@ def test_label_out_of_range_names_the_file():
         return gt
     with pytest.raises(ValueError, match=r'label_0\.png.*7'):
         run_loss(model, make_batch(label_fn=bad))
+    # only the second labeled image is bad: the batch check finds it and names its file
+    batch = make_batch()
+    batch['data_samples'][1].gt_sem_seg.data[0, 3, 4] = NUM_CLASSES
+    with pytest.raises(ValueError, match=r'label_1\.png has values \[4\]'):
+        run_loss(model, batch)
+    run_loss(model, make_batch())  # every label in range: no error
 
 
 def test_predict_runs_teacher_by_default_and_student_on_request():

@@ -317,7 +317,17 @@ class SemiBaseSegmentor(BaseSegmentor):
                 [data_samples[i] for i in unl])
 
     def check_labels(self, data_samples: SampleList) -> None:
-        """Refuse label values >= num_classes that are not the ignore index."""
+        """Refuse label values >= num_classes that are not the ignore index.
+
+        One host synchronisation per batch (not one per image); the images
+        are searched one by one only to name the file of a bad label map.
+        """
+        if not data_samples:
+            return
+        flags = [((ds.gt_sem_seg.data >= self.num_classes) &
+                  (ds.gt_sem_seg.data != self.ignore_index)).any() for ds in data_samples]
+        if not torch.stack(flags).any():
+            return
         for ds in data_samples:
             gt = ds.gt_sem_seg.data
             bad = (gt >= self.num_classes) & (gt != self.ignore_index)
