@@ -124,21 +124,21 @@ def test_a_segment_killed_with_the_tool_counts_up_to_its_last_checkpoint(tmp_pat
 
 
 def test_a_stale_last_checkpoint_is_repointed_at_the_run_dir(tmp_path):
-    tool = load_tool()
+    from mmseg_u2pl.utils import repoint_last_checkpoint  # tools/train.py --resume calls it
     run = tmp_path / 'moved' / 'seed1'
     run.mkdir(parents=True)
     (run / 'iter_250.pth').write_bytes(b'x')
     pointer = run / 'last_checkpoint'
     # written by another checkout whose work dir no longer exists
     pointer.write_text(str(tmp_path / 'old' / 'seed1' / 'iter_250.pth'))
-    assert tool.repoint_last_checkpoint(str(run)) == str(run / 'iter_250.pth')
+    assert repoint_last_checkpoint(str(run)) == str(run / 'iter_250.pth')
     assert pointer.read_text() == str(run / 'iter_250.pth')
     # a pointer to an existing file, or to a file the run dir lacks, is left alone
-    assert tool.repoint_last_checkpoint(str(run)) is None
+    assert repoint_last_checkpoint(str(run)) is None
     pointer.write_text(str(tmp_path / 'old' / 'seed1' / 'iter_500.pth'))
-    assert tool.repoint_last_checkpoint(str(run)) is None
+    assert repoint_last_checkpoint(str(run)) is None
     assert pointer.read_text().endswith('old/seed1/iter_500.pth')
-    assert tool.repoint_last_checkpoint(str(tmp_path / 'none')) is None
+    assert repoint_last_checkpoint(str(tmp_path / 'none')) is None
 
 
 def test_table_cells_show_every_seed():

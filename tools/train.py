@@ -74,7 +74,7 @@ def main():
     # MMEngine under torch >= 2.6 explicitly, for any config (configs of this
     # package also list SafeCheckpointHook, for MMSeg's own tools)
     mmseg_u2pl.register_checkpoint_safe_globals()
-    from mmseg_u2pl.utils import init_cpu_distributed
+    from mmseg_u2pl.utils import init_cpu_distributed, repoint_last_checkpoint
 
     # load config
     cfg = Config.fromfile(args.config)
@@ -112,6 +112,11 @@ def main():
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
+        # a work dir reached from another checkout or moved keeps MMEngine's
+        # absolute `last_checkpoint`: point it at the work dir's own copy
+        moved = repoint_last_checkpoint(cfg.work_dir)
+        if moved:
+            print(f'last_checkpoint named a missing file; resuming from {moved}', flush=True)
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume

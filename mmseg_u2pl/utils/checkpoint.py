@@ -19,6 +19,7 @@ A local checkpoint that holds any other pickled type is refused with a
 message that names the file and the type (:class:`UnsafeCheckpointError`),
 instead of torch's generic "Weights only load failed".
 """
+import os
 import os.path as osp
 import pickle
 import re
@@ -31,7 +32,7 @@ from mmengine.runner.checkpoint import CheckpointLoader, load_from_local
 
 __all__ = [
     'checkpoint_safe_globals', 'register_checkpoint_safe_globals', 'UnsafeCheckpointError',
-    'load_from_local_safe', 'network_of', 'network_state_dict'
+    'load_from_local_safe', 'network_of', 'network_state_dict', 'repoint_last_checkpoint'
 ]
 
 
@@ -149,3 +150,30 @@ def network_state_dict(model_cfg: dict, state: dict, own: dict, checkpoint: str,
     if extra and name is None:  # a wrapper's network may carry heads of its own
         raise ValueError(f'{where}: key {extra[0]!r} of the checkpoint is not in the network')
     return {k: state[k] for k in own}
+
+
+def repoint_last_checkpoint(work_dir: str) -> Optional[str]:
+    """Point a stale ``last_checkpoint`` at the run directory's own copy.
+
+    MMEngine writes the absolute path of the newest checkpoint into
+    ``{work_dir}/last_checkpoint`` and ``--resume`` follows it. A work dir that
+    was moved (or reached through another checkout or a symlink) keeps the old
+    path, and the resume fails with ``FileNotFoundError``. When the file it
+    names is missing but ``work_dir`` holds a checkpoint of the same name, the
+    pointer is rewritten; returns the new target (None when nothing changed).
+    ``tools/train.py --resume`` calls it before MMEngine looks for the latest
+    checkpoint.
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.isfile(pointer):
+        return None
+    with open(pointer) as f:
+        target = f.read().strip()
+    local = osp.join(osp.abspath(work_dir), osp.basename(target))
+    if not target or osp.isfile(target) or not osp.isfile(local):
+        return None
+    tmp = f'{pointer}.{os.getpid()}.tmp'  # every rank may do this: replace atomically
+    with open(tmp, 'w') as f:
+        f.write(local)
+    os.replace(tmp, pointer)
+    return local

@@ -262,29 +262,6 @@ def settle_killed_segment(state: dict, run_dir: str) -> dict:
     return state
 
 
-def repoint_last_checkpoint(run_dir: str) -> Optional[str]:
-    """Point a stale ``last_checkpoint`` at the run directory's own copy.
-
-    MMEngine writes the absolute path of the newest checkpoint into
-    ``{work_dir}/last_checkpoint`` and ``--resume`` follows it. A work dir that
-    was moved (or reached through another checkout or a symlink) keeps the old
-    path, and the resume fails with ``FileNotFoundError``. When the file it
-    names is missing but ``run_dir`` holds a checkpoint of the same name, the
-    pointer is rewritten; returns the new target (None when nothing changed).
-    """
-    pointer = osp.join(run_dir, 'last_checkpoint')
-    if not osp.isfile(pointer):
-        return None
-    with open(pointer) as f:
-        target = f.read().strip()
-    local = osp.join(osp.abspath(run_dir), osp.basename(target))
-    if not target or osp.isfile(target) or not osp.isfile(local):
-        return None
-    with open(pointer, 'w') as f:
-        f.write(local)
-    return local
-
-
 def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
     name = config_name(cfg_path)
     run_dir = osp.join(args.work_dir, args.protocol, name, split, f'seed{seed}')
@@ -304,10 +281,6 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
     if args.dry_run:
         return None
     os.makedirs(run_dir, exist_ok=True)
-    moved = repoint_last_checkpoint(run_dir)
-    if moved:
-        print(f'[semi_protocol] last_checkpoint named a missing file; resuming from {moved}',
-              flush=True)
     state_file = osp.join(run_dir, 'protocol_state.json')
     state = {'train_seconds': 0.0, 'segments': 0}
     if osp.isfile(state_file):
