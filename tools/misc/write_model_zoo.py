@@ -10,6 +10,7 @@ The results tables and the metafiles' ``Results`` are read from the records
 by tools/benchmark/semi_protocol.py); nothing is typed in by hand.
 tests/test_model_zoo.py checks that the committed files are what this writes.
 """
+import functools
 import glob
 import importlib.util
 import json
@@ -108,12 +109,18 @@ def camvid_method(name: str) -> str:
     return 'u2pl' if name.startswith('u2pl_tab6') else CAMVID_METHOD.get(name, name)
 
 
-def mean_std(values, seeds) -> str:
-    """The benchmark tool's cell format (``tools/benchmark/semi_protocol.py``)."""
+@functools.lru_cache(maxsize=None)
+def protocol_tool():
+    """``tools/benchmark/semi_protocol.py`` as a module, loaded once."""
     spec = importlib.util.spec_from_file_location('semi_protocol', PROTOCOL_TOOL)
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    return tool.mean_std(values, seeds)
+    return tool
+
+
+def mean_std(values, seeds) -> str:
+    """The benchmark tool's cell format (``tools/benchmark/semi_protocol.py``)."""
+    return protocol_tool().mean_std(values, seeds)
 
 
 def camvid_records(folder: str):
