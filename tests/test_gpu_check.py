@@ -21,3 +21,8 @@ def test_gpu_check_dry_run_profiles_every_part():
         assert re.search(rf'{part}\s+[\d.]+ ms', out), part
     ratio = float(re.search(r'step / floor = ([\d.]+)', out).group(1))
     assert ratio > 0.5
+    # L_c's memory bank is timed on its own against the 2 % target
+    push = float(re.search(r'bank_push\s+([\d.]+) ms', out).group(1))
+    sample = float(re.search(r'bank_sample\s+([\d.]+) ms', out).group(1))
+    total = float(re.search(r'push \+ sample ([\d.]+) ms', out).group(1))
+    assert abs(push + sample - total) < 0.2, out[-2000:]

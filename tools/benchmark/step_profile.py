@@ -41,6 +41,8 @@ def parse_args(argv=None):
     p.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default='none')
     p.add_argument('--iters', type=int, default=30)
     p.add_argument('--warmup', type=int, default=5)
+    p.add_argument('--crop', type=int, nargs=2, metavar=('H', 'W'),
+                   help="train crop instead of the config's (e.g. a smaller one on CPU)")
     p.add_argument('--json', help='write the measurements here')
     p.add_argument('--dry-run', action='store_true',
                    help='2 iterations of the tiny synthetic U2PL config on CPU')
@@ -65,7 +67,22 @@ class Timer:
             self.times[name].append(time.perf_counter() - t0)
 
 
-def build(cfg_path, device, amp):
+def _set_random_crops(node, crop) -> None:
+    """Every ``RandomCrop`` of the training pipelines crops to ``crop``."""
+    if isinstance(node, dict):
+        if node.get('type') == 'RandomCrop':
+            node['crop_size'] = crop
+        for value in node.values():
+            _set_random_crops(value, crop)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _set_random_crops(value, crop)
+
+
+def build(cfg_path, device, amp, edit_cfg=None):
+    """CONFIG's model (random weights, plain BN), optimizer wrapper and EMA
+    hook; ``edit_cfg(cfg)``, if given, edits the loaded config in place first
+    (e.g. the crop or the per-GPU batch of ``tools/benchmark/authors_side_by_side.py``)."""
     from mmengine.config import Config
     from mmengine.model import revert_sync_batchnorm
     from mmengine.optim import build_optim_wrapper
@@ -75,6 +92,8 @@ def build(cfg_path, device, amp):
     from mmseg_u2pl.engine import set_crop_size, train_crop_size
     init_default_scope('mmseg')
     cfg = Config.fromfile(cfg_path)
+    if edit_cfg is not None:
+        edit_cfg(cfg)
     seg = cfg.model.get('segmentor', cfg.model)
     seg.pretrained = None  # generated data, random weights: no download
     if isinstance(seg.backbone.get('init_cfg'), dict):
@@ -116,7 +135,11 @@ def main(argv=None):
         args.config = osp.join(ROOT, 'configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py')
         args.device, args.iters, args.warmup = 'cpu', 2, 1
     from mmseg_u2pl.utils import SemiSchedule, publish_semi_schedule
-    cfg, model, optim_wrapper, ema = build(args.config, args.device, args.amp)
+    edit = None
+    if args.crop:
+        def edit(cfg, crop=tuple(args.crop)):
+            _set_random_crops(cfg.train_dataloader.dataset, crop)
+    cfg, model, optim_wrapper, ema = build(args.config, args.device, args.amp, edit)
     publish_semi_schedule(SemiSchedule(iteration=1000, iters_per_epoch=100.0,
                                        total_epochs=200.0, semi_start_iter=0))
     data = make_batch(cfg, model, args.device)
@@ -128,6 +151,15 @@ def main(argv=None):
             with timer.part(name):
                 return fn(step)
         setattr(model, name, timed)
+    bank = getattr(model, 'memory_bank', None)
+    for name in ('push', 'sample'):  # L_c's memory bank, inside extra_losses
+        if bank is not None:
+            fn = getattr(bank, name)
+
+            def timed_bank(*a, fn=fn, name=name, **k):
+                with timer.part(f'bank_{name}'):
+                    return fn(*a, **k)
+            setattr(bank, name, timed_bank)
     cuda = args.device.startswith('cuda')
     syncs = 0
     for it in range(args.warmup + args.iters):
@@ -175,14 +207,30 @@ def main(argv=None):
     report = dict(config=args.config, device=args.device, amp=args.amp, iters=args.iters,
                   seconds=mean, floor=floor, step_over_floor=mean['step'] / floor,
                   peak_memory_gib=(torch.cuda.max_memory_allocated() / 2**30 if cuda else None),
-                  host_syncs_in_step=(syncs if cuda else None))
+                  host_syncs_in_step=(syncs if cuda else None),
+                  crop=list(data['inputs'].shape[-2:]), batch=int(data['inputs'].shape[0]))
     print(f"[step_profile] {osp.basename(args.config)} on {args.device}, amp={args.amp}, "
+          f"crop {report['crop'][0]} x {report['crop'][1]}, {report['batch']} images, "
           f"{args.iters} iterations")
-    for k in ('step',) + PARTS + ('backward', 'optimizer', 'ema'):
+    bank_share = None
+    if 'bank_push' in mean or 'bank_sample' in mean:
+        bank_s = mean.get('bank_push', 0.0) + mean.get('bank_sample', 0.0)
+        bank_share = bank_s / mean['step']
+        report.update(bank_push_sample=bank_s, bank_share_of_step=bank_share,
+                      bank_shape=list(bank.queue.shape[:1]) + [int(bank.capacity.max()),
+                                                               bank.dim])
+    for k in ('step',) + PARTS + ('bank_push', 'bank_sample', 'backward', 'optimizer', 'ema'):
         if k in mean:
-            print(f'  {k:18s} {mean[k] * 1000:9.1f} ms  {mean[k] / mean["step"]:6.1%}')
+            label = f'  {k}' if k.startswith('bank_') else k  # part of extra_losses
+            print(f'  {label:18s} {mean[k] * 1000:9.1f} ms  {mean[k] / mean["step"]:6.1%}')
     print(f'  floor (network passes) {floor * 1000:.1f} ms; step / floor = '
-          f'{report["step_over_floor"]:.2f}')
+          f'{report["step_over_floor"]:.2f} (target <= 1.10: '
+          f'{"met" if report["step_over_floor"] <= 1.10 else "not met"})')
+    if bank_share is not None:
+        C, L, D = report['bank_shape']
+        print(f'  memory bank ({C} classes x {L} x {D}) push + sample '
+              f'{report["bank_push_sample"] * 1000:.1f} ms = {bank_share:.1%} of the step '
+              f'(target <= 2 %: {"met" if bank_share <= 0.02 else "not met"})')
     if cuda:
         print(f'  peak memory {report["peak_memory_gib"]:.2f} GiB; host synchronisations '
               f'in the measured steps: {syncs}')
