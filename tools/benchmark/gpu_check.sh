@@ -4,7 +4,11 @@
 # per GPU) on generated data, in fp32 and in mixed precision (bf16, fp16): step
 # time by part, peak memory, step / floor and host synchronisations in the step.
 #
-#   bash tools/benchmark/gpu_check.sh [OUT_DIR]      # GPU, ~5 minutes
+# Then, with U2PL_AUTHORS_REPO set to a clone of the authors' code
+# (github.com/Haochen-Wang409/U2PL), their step against ours at the same setting
+# (tools/benchmark/authors_side_by_side.py); skipped with a message otherwise.
+#
+#   bash tools/benchmark/gpu_check.sh [OUT_DIR]      # GPU, ~5 minutes (+ a few side by side)
 #   bash tools/benchmark/gpu_check.sh --dry-run      # CPU, tiny config (CI)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,3 +25,10 @@ for amp in none bf16 fp16; do
   $PY tools/benchmark/step_profile.py $CFG --device cuda --amp $amp --iters ${ITERS:-30} \
       --warmup 5 --json "$OUT/u2pl_r101_cityscapes_769_$amp.json" 2>&1 | grep -v "^[0-9/]* [0-9:]* - mmengine"
 done
+if [ -n "${U2PL_AUTHORS_REPO:-}" ]; then
+  $PY tools/benchmark/authors_side_by_side.py --authors-repo "$U2PL_AUTHORS_REPO" --device cuda \
+      --crop 769 769 --labeled 2 --unlabeled 2 --iters ${SBS_ITERS:-10} --warmup 3 \
+      --rounds ${SBS_ROUNDS:-2} --json "$OUT/authors_side_by_side_769.json"
+else
+  echo "authors_side_by_side: skipped (set U2PL_AUTHORS_REPO to a clone of github.com/Haochen-Wang409/U2PL)"
+fi
