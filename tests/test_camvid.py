@@ -213,3 +213,4 @@ def test_tools_test_evaluates_a_checkpoint_on_a_split_list(tmp_path, monkeypatch
     assert result['reliable']['fraction'] == pytest.approx(80, abs=1)
     assert set(result['per_class']) == set(DATASETS.get('CamVidDataset').METAINFO['classes'])
     assert '| reliable |' in proc.stdout
+    assert '2/2' in proc.stderr and 'ETA' in proc.stderr  # MMEngine's progress bar

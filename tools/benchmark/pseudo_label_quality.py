@@ -9,7 +9,8 @@ The images of the split list (default: the config's unlabeled split) are read
 with the config's *test* pipeline (so their labels are loaded), predicted by
 the network that ``predict`` uses (the teacher for U2PL) and ranked by entropy
 in groups of ``--batch`` images, as a GPU's batch in training (Eq. 5, 6). A
-SupOnly config works too (its only network).
+SupOnly config works too (its only network). Progress (images, ETA) goes to
+stderr through MMEngine's ``ProgressBar``.
 """
 import argparse
 import json
@@ -43,6 +44,7 @@ def main(argv=None) -> int:
     from mmengine.dataset import pseudo_collate
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
+    from mmengine.utils import ProgressBar
 
     import mmseg_u2pl  # noqa: F401  (registration)
     from mmseg.registry import MODELS
@@ -71,6 +73,8 @@ def main(argv=None) -> int:
     num = min(len(dataset), args.max_images or len(dataset))
     quality = PseudoLabelQuality(len(dataset.metainfo['classes']), alpha,
                                  ignore_index=getattr(dataset, 'ignore_index', 255))
+    # images done and an ETA on stderr (stdout keeps the tables)
+    bar = ProgressBar(num, file=sys.stderr)
     with torch.no_grad():
         for start in range(0, num, args.batch):
             probs, gts = [], []
@@ -84,6 +88,8 @@ def main(argv=None) -> int:
             else:  # images of different sizes: rank each alone
                 for p, g in zip(probs, gts):
                     quality.update(p[None], g[None])
+            bar.update(len(probs))
+    sys.stderr.write('\n')
     result = quality.compute(list(dataset.metainfo['classes']))
     result.update(config=args.config, checkpoint=args.checkpoint, images=num,
                   split_list=dataset.ann_file, batch=args.batch)
