@@ -2,18 +2,21 @@
 """Profile one semi-supervised training step, part by part, on generated data.
 
     python tools/benchmark/step_profile.py CONFIG [--device cuda] [--amp bf16|fp16]
-        [--iters 30] [--warmup 5] [--json OUT]
+        [--iters 30] [--warmup 5] [--crop H W] [--json OUT]
 
 Times (synchronised on CUDA) the parts of a step of CONFIG's method at its
 real crop and per-GPU batch: teacher prediction, mixing, pseudo-labelling,
 student forward, the losses (U2PL's L_c sampling and bank inside the extra
 losses), backward, optimizer step and the EMA update. The step's *floor* is
 the cost of its network passes alone (teacher forward on the unlabeled
-images, student forward + backward on the batch, and the teacher forward of
-L_c where the method has one), measured on the same tensors; the report
-gives step / floor, the peak memory (CUDA) and whether the step
-synchronised with the host (CUDA: ``torch.cuda.set_sync_debug_mode``).
-``--dry-run`` runs 2 iterations of a tiny synthetic config on CPU (CI).
+images, student forward + backward on the batch with its auxiliary head on
+the labeled images, and, where the method has L_c, the teacher's forward
+and both networks' projection g), measured on the same tensors; the report
+gives step / floor, the memory bank's push + sample share of the step,
+the peak memory (CUDA) and whether the step synchronised with the host
+(CUDA: ``torch.cuda.set_sync_debug_mode``). ``--crop H W`` replaces the
+config's crop (e.g. a smaller one on CPU). ``--dry-run`` runs 2 iterations
+of a tiny synthetic config on CPU (CI).
 """
 import argparse
 import contextlib
@@ -191,16 +194,26 @@ def main(argv=None):
     n_l = cfg.train_dataloader.sampler.labeled_per_batch
     floor_t = Timer(args.device)
     second = getattr(model, 'teacher', None)
+    contrast = getattr(model, 'with_contrast', False)
     for it in range(args.warmup + args.iters):
         floor_t.active = it >= args.warmup
         with floor_t.part('floor'), optim_wrapper.optim_context(model):
             with torch.no_grad():
                 if second is not None:
                     second.decode_head(second.extract_feat(x[n_l:]))
-                    if getattr(model, 'with_contrast', False):
-                        second.decode_head(second.extract_feat(x))
-            out = model.student.decode_head(model.student.extract_feat(x))
-            out.float().mean().backward()
+                    if contrast:  # L_c's teacher pass: decoder feature -> projection g
+                        second.contrastive_head(model.decode(second, x)[2])
+            student = model.student
+            feats, out, dec_feat = model.decode(student, x)
+            loss = out.float().mean()
+            if contrast:
+                loss = loss + student.contrastive_head(dec_feat).float().mean()
+            if student.with_auxiliary_head:  # on the labeled images, as L_s
+                aux = student.auxiliary_head
+                aux = aux if isinstance(aux, torch.nn.ModuleList) else [aux]
+                for head in aux:
+                    loss = loss + head([f[:n_l] for f in feats]).float().mean()
+            loss.backward()
         model.zero_grad(set_to_none=True)
     mean = {k: sum(v) / len(v) for k, v in timer.times.items()}
     floor = sum(floor_t.times['floor']) / len(floor_t.times['floor'])
