@@ -57,6 +57,7 @@ def test_defaults_and_options(tmp_path):
     assert (args.iters, args.warmup, args.rounds) == (10, 3, 3)
     assert args.network == 'matched' and args.bank == 'full' and args.floor
     assert args.json is None and args.side is None and args.logit_std == 8.0
+    assert args.amp == 'none'
     assert args.device == ('cuda' if torch.cuda.is_available() else 'cpu')
     args = sbs.parse_args(['--authors-repo', repo, '--device', 'cpu', '--crop', '65', '97',
                            '--labeled', '1', '--unlabeled', '3', '--iters', '2', '--warmup',
@@ -66,7 +67,11 @@ def test_defaults_and_options(tmp_path):
     cmd = sbs.child_command('authors', args)
     assert cmd[cmd.index('--side') + 1] == 'authors' and '--no-floor' in cmd
     assert sbs.parse_args(cmd[2:]).crop == [65, 97]
-    for bad in (['--iters', '0'], ['--rounds', '0'], ['--warmup', '-1'], ['--crop', '16', '16']):
+    # our side's mixed precision reaches the children
+    args = sbs.parse_args(['--authors-repo', repo, '--amp', 'bf16', '--device', 'cuda'])
+    assert sbs.parse_args(sbs.child_command('ours', args)[2:]).amp == 'bf16'
+    for bad in (['--iters', '0'], ['--rounds', '0'], ['--warmup', '-1'], ['--crop', '16', '16'],
+                ['--amp', 'fp8'], ['--amp', 'bf16', '--device', 'cpu']):
         with pytest.raises(SystemExit):
             sbs.parse_args(['--authors-repo', repo] + bad)
 

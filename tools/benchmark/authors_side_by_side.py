@@ -174,6 +174,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     p.add_argument('--logit-std', type=float, default=8.0,
                    help="std of the random classifier's logits on both sides (confident "
                    'predictions, so that L_c finds anchors and negatives)')
+    p.add_argument('--amp', choices=['none', 'bf16', 'fp16'], default='none',
+                   help="our step in mixed precision (MMEngine's AmpOptimWrapper); the "
+                   "authors' code has none and always runs in fp32")
     p.add_argument('--json', help='write the measurements here')
     p.add_argument('--side', choices=SIDES,
                    help='(internal) run one side in this process and print its JSON line')
@@ -181,6 +184,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     for name in ('iters', 'rounds', 'labeled', 'unlabeled'):
         if getattr(args, name) < 1:
             p.error(f'--{name} must be >= 1, got {getattr(args, name)}')
+    if args.amp != 'none' and args.device != 'cuda':
+        p.error(f"--amp {args.amp} needs --device cuda (MMEngine's AmpOptimWrapper trains on "
+                'a GPU only)')
     if args.warmup < 0:
         p.error(f'--warmup must be >= 0, got {args.warmup}')
     if min(args.crop) < 33:
@@ -762,7 +768,7 @@ class OurSide:
         from mmseg_u2pl.utils import SemiSchedule, publish_semi_schedule
         self.device = args.device
         edit = edit_our_config(args.crop, args.labeled, args.unlabeled, args.network)
-        cfg, self.model, self.optim_wrapper, self.ema = build(OUR_CONFIG, args.device, 'none',
+        cfg, self.model, self.optim_wrapper, self.ema = build(OUR_CONFIG, args.device, args.amp,
                                                               edit_cfg=edit)
         publish_semi_schedule(SemiSchedule(iteration=EPOCH * ITERS_PER_EPOCH,
                                            iters_per_epoch=float(ITERS_PER_EPOCH),
@@ -817,12 +823,14 @@ class OurSide:
         representation head on the batch."""
         seg, x, n_l = self.model, self.data['inputs'], self.num_labeled
         seg.teacher.eval()
-        with torch.no_grad():
-            seg.decode(seg.teacher, x[n_l:])
-        sum(t.float().mean() for t in self.student_forward()).backward()
-        with torch.no_grad():
-            _, _, dec_t = seg.decode(seg.teacher, x)
-            seg.teacher.contrastive_head(dec_t)
+        with self.optim_wrapper.optim_context(seg):  # autocast under --amp, as the step
+            with torch.no_grad():
+                seg.decode(seg.teacher, x[n_l:])
+            loss = sum(t.float().mean() for t in self.student_forward())
+            with torch.no_grad():
+                _, _, dec_t = seg.decode(seg.teacher, x)
+                seg.teacher.contrastive_head(dec_t)
+        loss.backward()
         seg.zero_grad(set_to_none=True)
 
 
@@ -878,7 +886,8 @@ def child_command(side: str, args: argparse.Namespace) -> List[str]:
            '--crop', str(args.crop[0]), str(args.crop[1]), '--labeled', str(args.labeled),
            '--unlabeled', str(args.unlabeled), '--iters', str(args.iters),
            '--warmup', str(args.warmup), '--network', args.network, '--bank', args.bank,
-           '--logit-std', str(args.logit_std), '--floor' if args.floor else '--no-floor']
+           '--logit-std', str(args.logit_std), '--floor' if args.floor else '--no-floor',
+           '--amp', args.amp]
     return cmd
 
 
@@ -907,7 +916,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
     memory_kind = ('torch.cuda.max_memory_allocated over the timed steps' if cuda else
                    "the child's peak RSS (ru_maxrss) minus its RSS before building the networks")
     print(f"[side_by_side] theirs: {args.authors_repo} @ {identity['commit']}; ours: "
-          f"{osp.relpath(OUR_CONFIG, ROOT)} (network: {args.network}); {args.device}, crop "
+          f"{osp.relpath(OUR_CONFIG, ROOT)} (network: {args.network}, amp: {args.amp}); "
+          f"{args.device}, crop "
           f"{args.crop[0]}x{args.crop[1]}, {args.labeled} + {args.unlabeled} per GPU, bank "
           f"{args.bank}, {args.rounds} rounds x ({args.warmup} + {args.iters}) steps")
     load_avg = [os.getloadavg()[0]]
@@ -937,7 +947,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, object]:
         command='python tools/benchmark/authors_side_by_side.py ' + ' '.join(
             a for a in (argv if argv is not None else sys.argv[1:])),
         authors=dict(repo=args.authors_repo, **identity), ours=dict(config=osp.relpath(
-            OUR_CONFIG, ROOT), network=args.network,
+            OUR_CONFIG, ROOT), network=args.network, amp=args.amp,
             backbone_options=(MATCHED_BACKBONE if args.network == 'matched' else {})),
         device=args.device, device_name=runs['ours'][0]['device_name'],
         torch=torch.__version__, threads=runs['ours'][0]['threads'], crop=list(args.crop),

@@ -26,9 +26,12 @@ for amp in none bf16 fp16; do
       --warmup 5 --json "$OUT/u2pl_r101_cityscapes_769_$amp.json" 2>&1 | grep -v "^[0-9/]* [0-9:]* - mmengine"
 done
 if [ -n "${U2PL_AUTHORS_REPO:-}" ]; then
-  $PY tools/benchmark/authors_side_by_side.py --authors-repo "$U2PL_AUTHORS_REPO" --device cuda \
-      --crop 769 769 --labeled 2 --unlabeled 2 --iters ${SBS_ITERS:-10} --warmup 3 \
-      --rounds ${SBS_ROUNDS:-2} --json "$OUT/authors_side_by_side_769.json"
+  # ours in fp32 and in bf16 (the authors' code has no mixed precision)
+  for amp in none bf16; do
+    $PY tools/benchmark/authors_side_by_side.py --authors-repo "$U2PL_AUTHORS_REPO" --device cuda \
+        --crop 769 769 --labeled 2 --unlabeled 2 --iters ${SBS_ITERS:-10} --warmup 3 \
+        --rounds ${SBS_ROUNDS:-2} --amp $amp --json "$OUT/authors_side_by_side_769_$amp.json"
+  done
 else
   echo "authors_side_by_side: skipped (set U2PL_AUTHORS_REPO to a clone of github.com/Haochen-Wang409/U2PL)"
 fi

@@ -49,7 +49,11 @@ def parse_args(argv=None):
     p.add_argument('--json', help='write the measurements here')
     p.add_argument('--dry-run', action='store_true',
                    help='2 iterations of the tiny synthetic U2PL config on CPU')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.amp != 'none' and not args.device.startswith('cuda'):
+        p.error(f"--amp {args.amp} needs --device cuda (MMEngine's AmpOptimWrapper trains on "
+                'a GPU only)')
+    return args
 
 
 class Timer:
