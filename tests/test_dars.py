@@ -123,6 +123,7 @@ def test_two_rounds_end_to_end(tmp_path):
     assert 'ratio_range=(\n' in round2 or 'ratio_range=(0.3, 2.5)' in round2
     assert 'round1/train/iter_2.pth' in round2 and 'seed=1' in round2
     assert '[dars] predicted: 40/40' in out and '[dars] round 2' in out
+    assert '40/40' in out and 'ETA' in out  # MMEngine's progress bar
     # a second call finds everything done and trains nothing new
     code, again = run(cmd)
     assert code == 0 and 'pseudo-label maps' not in again, again[-3000:]

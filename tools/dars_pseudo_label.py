@@ -18,7 +18,8 @@ and ``OUT/summary.json`` (per class: labeled share, target count, threshold,
 keep probability, written count; KL divergence of the written labels to the
 labeled distribution). Resumable: the predictions are cached in
 ``OUT/cache`` (one .npz per image), so a killed run continues where it
-stopped; the sampling is seeded per image.
+stopped; the sampling is seeded per image. Progress (images, rate, ETA) goes
+to stderr through MMEngine's ``ProgressBar``.
 """
 import argparse
 import json
@@ -116,11 +117,16 @@ def predict(model, pipeline, img, flip):
     return (total / len(views)).cpu().numpy()
 
 
-def progress(label, i, n, t0):
-    if i == n or i % max(1, n // 20) == 0:
-        el = time.time() - t0
-        eta = el / max(i, 1) * (n - i)
-        print(f'[dars] {label}: {i}/{n}, {el:.0f} s, eta {eta:.0f} s', flush=True)
+def progress_bar(label, n):
+    """MMEngine's progress bar (images done, rate, ETA) on stderr."""
+    from mmengine.utils import ProgressBar
+    print(f'[dars] {label} ({n} images)', flush=True)
+    return ProgressBar(n, file=sys.stderr)
+
+
+def progress_done(label, n, t0):
+    sys.stderr.write('\n')
+    print(f'[dars] {label}: {n}/{n} in {time.time() - t0:.0f} s', flush=True)
 
 
 def main(argv=None):
@@ -155,7 +161,7 @@ def main(argv=None):
     stems = [osp.relpath(info['img_path'], img_dir)[:-len(unlabeled.img_suffix)]
              if unlabeled.img_suffix else osp.relpath(info['img_path'], img_dir)
              for info in infos]
-    t0 = time.time()
+    t0, bar = time.time(), progress_bar('predicting', len(infos))
     for i, (info, stem) in enumerate(zip(infos, stems), 1):
         path = osp.join(cache_dir, stem.replace('/', '__') + '.npz')
         if not osp.isfile(path):
@@ -167,7 +173,8 @@ def main(argv=None):
             np.savez_compressed(tmp, pred=probs.argmax(0).astype(np.uint8),
                                 conf=quantize(probs.max(0)))
             os.replace(tmp, path)
-        progress('predicted', i, len(infos), t0)
+        bar.update()
+    progress_done('predicted', len(infos), t0)
 
     # 2. the labeled class distribution and the confidence histograms
     load = TRANSFORMS.build(dict(type='LoadAnnotations',
@@ -188,7 +195,7 @@ def main(argv=None):
 
     # 3. pseudo-label maps (seeded per image)
     written = np.zeros(C, np.int64)
-    t0 = time.time()
+    t0, bar = time.time(), progress_bar('writing pseudo-label maps', len(stems))
     for i, stem in enumerate(stems):
         z = np.load(osp.join(cache_dir, stem.replace('/', '__') + '.npz'))
         rng = np.random.default_rng([args.seed, i])
@@ -198,7 +205,8 @@ def main(argv=None):
         path = osp.join(label_dir, stem + unlabeled.seg_map_suffix)
         os.makedirs(osp.dirname(path), exist_ok=True)
         cv2.imwrite(path, labels)
-        progress('written', i + 1, len(stems), t0)
+        bar.update()
+    progress_done('written', len(stems), t0)
     classes = unlabeled.metainfo.get('classes') or [str(c) for c in range(C)]
     summary = dict(
         config=args.config, checkpoint=args.checkpoint, split_dir=args.split_dir,
