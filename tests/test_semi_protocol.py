@@ -80,6 +80,11 @@ def test_protocol_runs_resumes_and_tabulates(tmp_path):
     assert 'running_since' not in json.loads((u2pl_dir / 'protocol_state.json').read_text())
     assert len(result['per_class_iou']) == 6  # the synthetic dataset's classes
     assert (u2pl_dir / 'final_test').is_dir()
+    # the run's scalar log, its segments joined (the zoo's log link)
+    log = [json.loads(line) for line in (u2pl_dir / 'log.json').read_text().splitlines()]
+    train_steps = [r['step'] for r in log if 'mIoU' not in r]
+    assert train_steps == sorted(set(train_steps)) and train_steps, log
+    assert [r['step'] for r in log if 'mIoU' in r][:1] == [2]
     out_dir = tmp_path / 'work/synthetic'
     summary = json.loads((out_dir / 'results.json').read_text())
     assert {r['config'] for r in summary['runs']} == set(names) and not summary['missing']
@@ -183,3 +188,25 @@ def test_train_speed_pairs_runs_and_checks_weights(tmp_path):
     assert proc.returncode == 0, out[-4000:]
     assert '| 0 |' in out and '| yes |' in out
     assert 'weights bit-identical in every round: yes' in out
+
+
+def test_training_log_joins_segments_and_drops_what_was_trained_again(tmp_path):
+    tool = load_tool()
+    segments = {
+        '20260101_000000': [dict(step=50, loss=1.0), dict(step=100, loss=0.9),
+                            dict(step=100, mIoU=40.0), dict(step=150, loss=0.8),
+                            dict(step=200, loss=0.7)],
+        # killed after its iteration-100 checkpoint: resumed, 150 and 200 again
+        '20260101_010000': [dict(step=150, loss=0.85), dict(step=200, loss=0.75),
+                            dict(step=200, mIoU=45.0)],
+    }
+    for stamp, recs in segments.items():
+        d = tmp_path / stamp / 'vis_data'
+        d.mkdir(parents=True)
+        (d / 'scalars.json').write_text(''.join(json.dumps(r) + '\n' for r in recs))
+    joined = tool.training_log(str(tmp_path))
+    assert joined == [dict(step=50, loss=1.0), dict(step=100, loss=0.9),
+                      dict(step=100, mIoU=40.0), dict(step=150, loss=0.85),
+                      dict(step=200, loss=0.75), dict(step=200, mIoU=45.0)]
+    path = tool.write_training_log(str(tmp_path))
+    assert [json.loads(x) for x in open(path).read().splitlines()] == joined

@@ -25,7 +25,8 @@ again. The headline number of a run is the validation at its last iteration
 Writes to ``--out`` (default ``WORK/{protocol}``): ``results.json`` (every run:
 final and best metrics, per-class IoU, the val curve, training time: wall
 seconds of its training segments, a segment whose tool was killed counted up
-to its last checkpoint),
+to its last checkpoint; each run's ``result.json`` and ``log.json``, MMEngine's
+scalar log of all its segments, stay in its folder),
 ``results.md`` (mean ± std over seeds per config and split, and per-class IoU)
 and ``miou_{config}.png`` (val mIoU against iteration, one line per split and
 seed).
@@ -164,6 +165,32 @@ def val_curve(run_dir: str) -> Dict[int, dict]:
                     curve[int(rec['step'])] = {k: round(rec[k], 2)
                                                for k in ('mIoU', 'mAcc', 'aAcc') if k in rec}
     return curve
+
+
+def training_log(run_dir: str) -> List[dict]:
+    """MMEngine's scalar log of the run (losses, lr, val metrics per logged
+    iteration), its segments joined in order: where a resumed segment starts
+    again from a checkpoint, the earlier segment's records from that iteration
+    on are dropped (they were trained again)."""
+    records: List[dict] = []
+    for path in sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json'))):
+        with open(path) as f:
+            segment = [json.loads(line) for line in f if line.strip()]
+        if segment:
+            start = min(int(r['step']) for r in segment if 'mIoU' not in r) \
+                if any('mIoU' not in r for r in segment) else int(segment[0]['step'])
+            records = [r for r in records if int(r['step']) < start] + segment
+    return records
+
+
+def write_training_log(run_dir: str) -> str:
+    """``log.json`` beside ``result.json``: :func:`training_log` as JSON lines
+    (the file MMSeg's model zoo links as a run's log)."""
+    path = osp.join(run_dir, 'log.json')
+    with open(path, 'w') as f:
+        for rec in training_log(run_dir):
+            f.write(json.dumps(rec) + '\n')
+    return path
 
 
 def per_class_iou(log_text: str) -> Dict[str, float]:
@@ -321,6 +348,7 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
                   train_seconds=round(state['train_seconds'], 1),
                   segments=state['segments'],
                   killed_segments=state.get('killed_segments', 0), command=shown)
+    write_training_log(run_dir)
     with open(result_file, 'w') as f:
         json.dump(result, f, indent=1)
     return result

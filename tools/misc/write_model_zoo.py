@@ -154,18 +154,25 @@ the main README ("CamVid benchmark").
     for name, groups in records.items():
         for protocol, split, runs in groups:
             cell = mean_std([r['final']['mIoU'] for r in runs], [r['seed'] for r in runs])
+            logs = ' '.join(f'[seed {r["seed"]}](../../{r["path"]}/seed{r["seed"]}/log.json)'
+                            for r in runs
+                            if osp.isfile(osp.join(ROOT, r['path'], f'seed{r["seed"]}',
+                                                   'log.json')))
             rows.append(f'| [camvid/{name}](../camvid/{name}.py) | {protocol} | {split} | '
-                        f'{cell} | [records](../../{runs[0]["path"]}) |')
+                        f'{cell} | [records](../../{runs[0]["path"]}) | {logs or "-"} |')
     protocols = '\n'.join(f'- `{p}`: {what}' for p, what in CAMVID_PROTOCOLS.items())
     return text + f"""
 CamVid (367 train / 101 val frames, 11 classes), measured on this project's 2-core CPU machine
 with `python tools/benchmark/semi_protocol.py --protocol PROTOCOL --configs CONFIG --splits SPLIT
 --seeds 0 1 2`; val mIoU at the last iteration, every seed shown. The comparison with the other
-methods, per-class IoU and curves are in the main README ("CamVid benchmark").
+methods, per-class IoU and curves are in the main README ("CamVid benchmark"). Records: each
+seed's `result.json` (curve, per-class IoU, command); logs: MMEngine's scalar log of the run
+(`log.json`: losses, learning rate and val metrics per logged iteration; not kept for the `cpu`
+runs).
 {protocols}
 
-| config | protocol | split | val mIoU, last iteration: mean ± std (every seed) | records |
-|---|---|---|---|---|
+| config | protocol | split | val mIoU, last iteration: mean ± std (every seed) | records | logs |
+|---|---|---|---|---|---|
 """ + '\n'.join(rows) + '\n'
 
 
