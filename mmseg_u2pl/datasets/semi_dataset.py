@@ -2,14 +2,14 @@
 """Datasets read from split lists: ``data/splits/{dataset}/{split}/labeled.txt``
 and ``unlabeled.txt`` (one image stem per line, MMSeg's ``ann_file`` format)."""
 import os.path as osp
-from typing import List, Optional
+from typing import Iterable, List, Optional
 
 from mmengine.dataset import ConcatDataset
 
 from mmseg.registry import DATASETS
 from mmseg.utils import ConfigType
 
-__all__ = ['SplitListDataset', 'SemiSegDataset', 'build_split_dataset']
+__all__ = ['SplitListDataset', 'SemiSegDataset', 'build_split_dataset', 'leaf_datasets']
 
 
 def _image_paths(dataset) -> List[str]:
@@ -169,3 +169,15 @@ class SemiSegDataset(_SampleNamingConcatDataset):
     @property
     def num_unlabeled(self) -> int:
         return len(self.datasets[1])
+
+
+def leaf_datasets(dataset) -> Iterable:
+    """The datasets that hold pipelines inside ``ConcatDataset`` (the
+    semi-supervised datasets) and dataset wrappers."""
+    for child in getattr(dataset, 'datasets', []) or []:  # ConcatDataset
+        yield from leaf_datasets(child)
+    inner = getattr(dataset, 'dataset', None)              # dataset wrappers
+    if inner is not None and not isinstance(inner, (dict, str)):
+        yield from leaf_datasets(inner)
+    if not getattr(dataset, 'datasets', None) and inner is None:
+        yield dataset

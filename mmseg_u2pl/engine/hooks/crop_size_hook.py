@@ -1,5 +1,5 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -7,22 +7,9 @@ from mmengine.runner import Runner
 
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import HOOKS
+from ...datasets import leaf_datasets
 
-__all__ = [
-    'CropSizeHook', 'leaf_datasets', 'pipeline_crop_sizes', 'set_crop_size', 'train_crop_size'
-]
-
-
-def leaf_datasets(dataset) -> Iterable:
-    """The datasets that hold pipelines inside ``ConcatDataset`` (the
-    semi-supervised datasets) and dataset wrappers."""
-    for child in getattr(dataset, 'datasets', []) or []:  # ConcatDataset
-        yield from leaf_datasets(child)
-    inner = getattr(dataset, 'dataset', None)              # dataset wrappers
-    if inner is not None and not isinstance(inner, (dict, str)):
-        yield from leaf_datasets(inner)
-    if not getattr(dataset, 'datasets', None) and inner is None:
-        yield dataset
+__all__ = ['CropSizeHook', 'pipeline_crop_sizes', 'set_crop_size', 'train_crop_size']
 
 
 def _as_hw(crop_size) -> Tuple[int, int]:

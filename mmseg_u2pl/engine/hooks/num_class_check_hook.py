@@ -6,7 +6,7 @@ from mmengine.runner import Runner
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import HOOKS
 
-from .crop_size_hook import leaf_datasets
+from ...datasets import leaf_datasets
 
 __all__ = ['NumClassCheckHook']
 
