@@ -734,19 +734,10 @@ def edit_our_config(crop: Sequence[int], labeled: int, unlabeled: int,
     """``step_profile.build``'s ``edit_cfg``: every ``RandomCrop`` of the
     training pipelines to ``crop``, the per-GPU batch to ``labeled`` +
     ``unlabeled``, and (``network='matched'``) the backbone to theirs."""
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get('type') == 'RandomCrop':
-                node['crop_size'] = tuple(crop)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, (list, tuple)):
-            for v in node:
-                walk(v)
+    from step_profile import set_random_crops
 
     def edit(cfg) -> None:
-        walk(cfg.train_dataloader.dataset)
+        set_random_crops(cfg.train_dataloader.dataset, tuple(crop))
         sampler = cfg.train_dataloader.sampler
         sampler.labeled_per_batch, sampler.unlabeled_per_batch = labeled, unlabeled
         cfg.train_dataloader.batch_size = labeled + unlabeled

@@ -74,16 +74,16 @@ class Timer:
             self.times[name].append(time.perf_counter() - t0)
 
 
-def _set_random_crops(node, crop) -> None:
+def set_random_crops(node, crop) -> None:
     """Every ``RandomCrop`` of the training pipelines crops to ``crop``."""
     if isinstance(node, dict):
         if node.get('type') == 'RandomCrop':
             node['crop_size'] = crop
         for value in node.values():
-            _set_random_crops(value, crop)
+            set_random_crops(value, crop)
     elif isinstance(node, (list, tuple)):
         for value in node:
-            _set_random_crops(value, crop)
+            set_random_crops(value, crop)
 
 
 def build(cfg_path, device, amp, edit_cfg=None):
@@ -145,7 +145,7 @@ def main(argv=None):
     edit = None
     if args.crop:
         def edit(cfg, crop=tuple(args.crop)):
-            _set_random_crops(cfg.train_dataloader.dataset, crop)
+            set_random_crops(cfg.train_dataloader.dataset, crop)
     cfg, model, optim_wrapper, ema = build(args.config, args.device, args.amp, edit)
     publish_semi_schedule(SemiSchedule(iteration=1000, iters_per_epoch=100.0,
                                        total_epochs=200.0, semi_start_iter=0))
