@@ -176,9 +176,8 @@ def training_log(run_dir: str) -> List[dict]:
     for path in sorted(glob.glob(osp.join(run_dir, '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:
             segment = [json.loads(line) for line in f if line.strip()]
-        if segment:
-            start = min(int(r['step']) for r in segment if 'mIoU' not in r) \
-                if any('mIoU' not in r for r in segment) else int(segment[0]['step'])
+        if segment:  # a segment starts where it resumed: drop what it trained again
+            start = min(int(r['step']) for r in segment)
             records = [r for r in records if int(r['step']) < start] + segment
     return records
 
