@@ -154,6 +154,60 @@ def test_table_cells_show_every_seed():
     assert tool.mean_std([], []) == '-'
 
 
+def test_paired_difference_matches_scipy_paired_t_test():
+    """Mean, std and 95 % interval of per-seed differences against scipy's
+    paired t-test (an independent implementation) on random values."""
+    import numpy as np
+    from scipy import stats
+    tool = load_tool()
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 5):
+        a, b = rng.normal(50, 3, n), rng.normal(50, 3, n)
+        seeds = list(rng.permutation(10)[:n])
+        d = tool.paired_difference(dict(zip(seeds, a)), dict(zip(seeds, b)))
+        ref = stats.ttest_rel(a, b).confidence_interval(0.95)
+        assert d['seeds'] == sorted(seeds)
+        assert d['mean'] == pytest.approx(float(np.mean(a - b)))
+        assert d['std'] == pytest.approx(float(np.std(a - b, ddof=1)))
+        assert d['ci'] == pytest.approx((ref.low, ref.high))
+    # hand check, U2PL (L_c) − SupOnly at CamVid 1/16: t_{0.975, 2} = 4.303
+    d = tool.paired_difference({0: 56.00, 1: 50.38, 2: 45.38}, {0: 53.93, 1: 49.39, 2: 47.48})
+    assert d['diffs'] == pytest.approx([2.07, 0.99, -2.10])
+    assert d['mean'] == pytest.approx(0.32)
+    half = 4.3027 * float(np.std([2.07, 0.99, -2.10], ddof=1)) / 3 ** 0.5
+    assert d['ci'] == pytest.approx((0.32 - half, 0.32 + half), abs=1e-3)
+    # pairs only the shared seeds; one shared seed has no interval; none -> None
+    d = tool.paired_difference({0: 1.0, 1: 2.0}, {1: 0.5, 2: 9.0})
+    assert (d['seeds'], d['diffs'], d['std'], d['ci']) == ([1], [1.5], None, None)
+    assert tool.paired_difference({0: 1.0}, {1: 1.0}) is None
+
+
+def test_compare_to_tabulates_paired_differences(tmp_path, capsys):
+    """--report-only --compare-to: a row per config, baseline and split."""
+    tool = load_tool()
+    for cfg, vals in (('suponly', (50.0, 48.0, 47.0)), ('u2pl', (52.0, 48.5, 46.0))):
+        for seed, v in enumerate(vals):
+            run = tmp_path / 'pretrained' / cfg / '1-16' / f'seed{seed}'
+            run.mkdir(parents=True)
+            (run / 'result.json').write_text(json.dumps(dict(
+                config=cfg, split='1-16', seed=seed, final=dict(mIoU=v), best=dict(mIoU=v),
+                per_class_iou={}, curve={'1500': dict(mIoU=v)})))
+    argv = ['--configs', 'suponly', 'u2pl', '--splits', '1-16', '--seeds', '0', '1', '2',
+            '--work-dir', str(tmp_path), '--report-only', '--compare-to', 'suponly']
+    assert tool.main(argv) == 0
+    out = (tmp_path / 'pretrained' / 'results.md').read_text()
+    row = [line for line in out.splitlines() if line.startswith('| u2pl − suponly')]
+    assert len(row) == 1 and 'seeds 0/1/2: +2.00 / +0.50 / -1.00' in row[0], out
+    assert '+0.50 ± 1.50' in row[0]
+    # two baselines: their difference appears once (later − earlier)
+    rows = tool.paired_markdown(json.loads((tmp_path / 'pretrained' / 'results.json').read_text())
+                                ['runs'], ['suponly', 'u2pl'], ['1-16'], ['suponly', 'u2pl'])
+    assert [r.split(' | ')[0] for r in rows if r.startswith('| u2pl −') or
+            r.startswith('| suponly −')] == ['| u2pl − suponly']
+    with pytest.raises(SystemExit, match='cutmix'):
+        tool.main(argv[:-1] + ['cutmix-seg'])
+
+
 def test_child_env_adds_malloc_reuse_unless_set(monkeypatch):
     tool = load_tool()
     for key in tool.MALLOC_REUSE_ENV:

@@ -69,6 +69,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--report-only', action='store_true',
                         help='do not train; tabulate the finished runs')
     parser.add_argument('--dry-run', action='store_true', help='print the commands only')
+    parser.add_argument('--compare-to', nargs='+', default=[], metavar='CONFIG',
+                        help='also tabulate every other config minus these configs, paired '
+                        'by seed (same split lists), with a 95%% t-interval of the mean '
+                        'difference')
     parser.add_argument('--progress-every', type=float, default=60.0,
                         help='seconds between two progress lines (iteration, ETA) of a run')
     parser.add_argument('--python', default=sys.executable, help='python for tools/train.py')
@@ -366,7 +370,64 @@ def mean_std(values: List[float], seeds: List[int]) -> str:
     return f'{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f} ({per_seed})'
 
 
-def markdown(results: List[dict], configs: List[str], splits: List[str]) -> str:
+def paired_difference(values: Dict[int, float], baseline: Dict[int, float],
+                      confidence: float = 0.95) -> Optional[dict]:
+    """``values - baseline`` paired by seed (a seed fixes the split lists, so
+    the two runs of a seed saw the same labeled images).
+
+    Returns ``seeds``, ``diffs``, their ``mean`` and sample ``std`` and the
+    two-sided t-interval of the mean difference at ``confidence``
+    (``mean ± t_{(1+confidence)/2, n-1} · std / sqrt(n)``; ``None`` for one
+    seed), or ``None`` when the two share no seed. The interval's half width
+    is the smallest difference this many seeds can tell from zero at the
+    measured spread.
+    """
+    seeds = sorted(set(values) & set(baseline))
+    if not seeds:
+        return None
+    diffs = [values[s] - baseline[s] for s in seeds]
+    mean = statistics.mean(diffs)
+    if len(diffs) < 2:
+        return dict(seeds=seeds, diffs=diffs, mean=mean, std=None, ci=None)
+    from scipy.stats import t  # an MMSeg dependency
+    std = statistics.stdev(diffs)
+    half = t.ppf((1 + confidence) / 2, len(diffs) - 1) * std / len(diffs) ** 0.5
+    return dict(seeds=seeds, diffs=diffs, mean=mean, std=std, ci=(mean - half, mean + half))
+
+
+def paired_markdown(results: List[dict], configs: List[str], splits: List[str],
+                    baselines: List[str]) -> List[str]:
+    """Rows ``config − baseline`` for every split: per-seed differences, mean ±
+    std and the 95 % t-interval of the mean (:func:`paired_difference`); a
+    pair of baselines appears once, as the later minus the earlier."""
+    def by_seed(c, s):
+        return {r['seed']: r['final']['mIoU'] for r in results
+                if r['config'] == c and r['split'] == s}
+
+    lines = ['', 'Paired by seed (same split lists): config − baseline, val mIoU at the last '
+             'iteration; 95 % t-interval of the mean difference.', '',
+             '| config − baseline | split | per seed | mean ± std | 95 % interval |',
+             '|---|---|---|---|---|']
+    for i, b in enumerate(baselines):
+        for c in configs:
+            if c == b or c in baselines[:i]:  # b − c is already a row
+                continue
+            for s in splits:
+                d = paired_difference(by_seed(c, s), by_seed(b, s))
+                if d is None:
+                    continue
+                per_seed = f"seed{'s' if len(d['seeds']) > 1 else ''} " + \
+                    '/'.join(map(str, d['seeds'])) + ': ' + \
+                    ' / '.join(f'{v:+.2f}' for v in d['diffs'])
+                spread = f"{d['mean']:+.2f}" + ('' if d['std'] is None else
+                                                  f" ± {d['std']:.2f}")
+                ci = '-' if d['ci'] is None else f"[{d['ci'][0]:+.2f}, {d['ci'][1]:+.2f}]"
+                lines.append(f'| {c} − {b} | {s} | {per_seed} | {spread} | {ci} |')
+    return lines
+
+
+def markdown(results: List[dict], configs: List[str], splits: List[str],
+             baselines: Optional[List[str]] = None) -> str:
     lines = ['Val mIoU at the last iteration (headline), mean ± std over seeds; best val '
              'over the run in the second table (marked: picked on val).', '',
              '| config | ' + ' | '.join(splits) + ' |', '|---|' + '---:|' * len(splits)]
@@ -396,6 +457,8 @@ def markdown(results: List[dict], configs: List[str], splits: List[str]) -> str:
                     for k in classes]
             lines.append(f'| {c} (n={len(rs)}) | ' + ' | '.join(f'{v:.1f}' for v in vals) +
                          ' |')
+    if baselines:
+        lines += paired_markdown(results, configs, splits, baselines)
     return '\n'.join(lines) + '\n'
 
 
@@ -435,6 +498,9 @@ def main(argv=None) -> int:
     os.environ[PROTOCOL_ENV] = args.protocol
     cfg_paths = [resolve_config(c, args.protocol) for c in args.configs]
     names = [config_name(p) for p in cfg_paths]
+    unknown = [b for b in args.compare_to if b not in names]
+    if unknown:  # refused before any run starts
+        raise SystemExit(f'--compare-to {unknown}: not among --configs {names}')
     results, missing = [], []
     for path in cfg_paths:
         for split in args.splits:
@@ -450,7 +516,7 @@ def main(argv=None) -> int:
     os.makedirs(out, exist_ok=True)
     with open(osp.join(out, 'results.json'), 'w') as f:
         json.dump(dict(protocol=args.protocol, runs=results, missing=missing), f, indent=1)
-    table = markdown(results, names, args.splits)
+    table = markdown(results, names, args.splits, args.compare_to)
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(table)
     pngs = plot(results, names, out)
