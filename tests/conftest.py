@@ -1,4 +1,5 @@
 # Copyright (c) mmseg_u2pl contributors. All rights reserved.
+import os
 import os.path as osp
 import sys
 
@@ -24,6 +25,31 @@ def repo_root():
 from mmengine.registry import init_default_scope  # noqa: E402
 
 init_default_scope('mmseg')
+
+
+@pytest.fixture(autouse=True, scope='session')
+def metafiles_parsed_once():
+    """MMEngine resolves each ``mmseg::_base_/...`` of a config by first
+    parsing all of MMSeg's ~630 metafiles (about 1 s, three times per config of
+    this package) before it falls back to the base path. The tests load
+    hundreds of configs in-process: parse each metafile once per session (the
+    parsed metafiles are only read)."""
+    from mmengine.config import utils
+    original = utils.load
+    parsed = {}
+
+    def load(file, *args, **kwargs):
+        if args or kwargs or not isinstance(file, str) or \
+                not file.endswith(('.yml', '.yaml')):
+            return original(file, *args, **kwargs)
+        key = (file, os.stat(file).st_mtime_ns)
+        if key not in parsed:
+            parsed[key] = original(file)
+        return parsed[key]
+
+    utils.load = load
+    yield
+    utils.load = original
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@ import glob
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from mmseg.registry import MODELS
@@ -34,7 +35,10 @@ def test_config_loads_and_builds(path):
     model_cfg = cfg.model.copy()
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
+    # built on the meta device: every constructor runs, no weights are
+    # allocated or initialised (R101 networks, 2-3 per method: ~5x faster)
+    with torch.device('meta'):
+        model = MODELS.build(model_cfg)
     seg = model.student if hasattr(model, 'student') else model
     name = osp.basename(path)
     if 'r101' in name:
