@@ -182,7 +182,7 @@ def test_paired_difference_matches_scipy_paired_t_test():
     assert tool.paired_difference({0: 1.0}, {1: 1.0}) is None
 
 
-def test_compare_to_tabulates_paired_differences(tmp_path, capsys):
+def test_compare_to_tabulates_paired_differences(tmp_path):
     """--report-only --compare-to: a row per config, baseline and split."""
     tool = load_tool()
     for cfg, vals in (('suponly', (50.0, 48.0, 47.0)), ('u2pl', (52.0, 48.5, 46.0))):

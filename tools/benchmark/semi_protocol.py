@@ -10,8 +10,8 @@ Examples::
     python tools/benchmark/semi_protocol.py --protocol cpu \\
         --configs suponly u2pl --splits 1-8 --seeds 0 1 2 --report-only
     # ... with U2PL − SupOnly paired by seed and its 95 % interval
-    python tools/benchmark/semi_protocol.py --protocol cpu \
-        --configs suponly u2pl --splits 1-8 --seeds 0 1 2 --report-only \
+    python tools/benchmark/semi_protocol.py --protocol cpu \\
+        --configs suponly u2pl --splits 1-8 --seeds 0 1 2 --report-only \\
         --compare-to suponly
 
 A config is a name under ``configs/camvid/`` or a path; ``--protocol P``
