@@ -310,3 +310,47 @@ def test_ael_knobs_are_checked_when_built():
         build(ael_cfg(alpha_0=0.2))
     with pytest.raises(ValueError, match='min_component_area'):
         build(ael_cfg(mixer=dict(type='AdaptiveCutMix', min_component_area=2)))
+
+
+# ------------------------------------------------- tools/misc/confidence_bank.py
+def _confidence_bank_tool():
+    import importlib.util
+    import os.path as osp
+    path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                    'tools/misc/confidence_bank.py')
+    spec = importlib.util.spec_from_file_location('confidence_bank_tool', path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_confidence_bank_tool_against_numpy(tmp_path, capsys):
+    import json
+    conf = np.array([0.9, 0.5, 0.05, 0.3], dtype=np.float32)
+    ckpt = tmp_path / 'iter_8.pth'
+    torch.save(dict(meta=dict(iter=8, dataset_meta=dict(classes=('a', 'b', 'c', 'd'))),
+                    state_dict={'confidence_bank.confidence': torch.from_numpy(conf),
+                                'student.w': torch.zeros(1)}), ckpt)
+    out = tmp_path / 'bank.json'
+    assert _confidence_bank_tool().main([str(ckpt), '--beta', '2', '--out', str(out)]) == 0
+    [bank] = json.loads(out.read_text())
+    gap = 1.0 - conf.astype(np.float64)
+
+    def softmax(x):
+        e = np.exp(x - x.max())
+        return e / e.sum()
+
+    assert bank['classes'] == ['a', 'b', 'c', 'd'] and bank['iter'] == 8
+    np.testing.assert_allclose(bank['confidence'], conf, atol=1e-4)
+    np.testing.assert_allclose(bank['cutmix_class_probs'], softmax(gap), atol=1e-4)
+    np.testing.assert_allclose(bank['copy_paste_class_probs'], softmax(np.sqrt(gap)), atol=1e-4)
+    np.testing.assert_allclose(bank['keep_probs'], (gap / gap.max()) ** 2, atol=1e-4)
+    assert '| Conf_c | 0.900 | 0.500 | 0.050 | 0.300 |' in capsys.readouterr().out
+
+
+def test_confidence_bank_tool_names_a_checkpoint_without_a_bank(tmp_path):
+    ckpt = tmp_path / 'suponly.pth'
+    torch.save(dict(state_dict={'decode_head.conv_seg.weight': torch.zeros(1)}), ckpt)
+    with pytest.raises(SystemExit, match=r"suponly\.pth: the state dict has no "
+                                         r"'confidence_bank\.confidence'"):
+        _confidence_bank_tool().main([str(ckpt)])
