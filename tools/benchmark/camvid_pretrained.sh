@@ -39,7 +39,7 @@ $SP --configs esl --splits 1-8 --seeds 0 1 2 || true
 for seed in 0 1 2; do
   CAMVID_PROTOCOL=pretrained $PY tools/dars_rounds.py configs/camvid/dars.py \
       --work-dir work_dirs/semi_protocol/pretrained/dars/1-8/seed$seed \
-      --round0-checkpoint work_dirs/semi_protocol/pretrained/suponly/1-8/seed$seed/iter_1500.pth \
+      --round0-checkpoint work_dirs/semi_protocol/pretrained/suponly/1-8/seed$seed/iter_1500.pth --seed $seed \
       --cfg-options randomness.seed=$seed \
       train_dataloader.dataset.labeled.ann_file=data/splits/camvid/1-8/seed$seed/labeled.txt \
       train_dataloader.dataset.unlabeled.ann_file=data/splits/camvid/1-8/seed$seed/unlabeled.txt || true
