@@ -4,7 +4,11 @@
 Reruns the training of ``tests/golden/u2pl_steps.py`` and compares every
 logged loss, the gradient fingerprint of every student parameter at every
 iteration, and the final teacher and memory bank with the recorded file.
+Both run in a fresh process with the portable numerics of ``u2pl_steps``
+(baseline kernels, one thread, oneDNN off), so the comparison holds on any
+x86 CPU, not only on the one that made the record.
 """
+import os
 import os.path as osp
 import sys
 
@@ -38,9 +42,11 @@ def close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
 
 @pytest.mark.parametrize('variant', sorted(u2pl_steps.VARIANTS))
 def test_u2pl_steps_unchanged(variant, recorded, data_dir):
-    import mmseg_u2pl  # noqa: F401
     expected = recorded['variants'][variant]
-    actual = u2pl_steps.run_variant(data_dir, variant)
+    out = osp.join(data_dir, f'{variant}.pt')
+    u2pl_steps.run_portable(['--variant', variant, '--data', data_dir, '--out', out],
+                            capture_output=True)
+    actual = torch.load(out)
     assert len(actual['losses']) == len(expected['losses']) == u2pl_steps.MAX_ITERS
     for it, (a, e) in enumerate(zip(actual['losses'], expected['losses'])):
         assert sorted(a) == sorted(e), f'iteration {it}: logged keys differ'
@@ -50,6 +56,19 @@ def test_u2pl_steps_unchanged(variant, recorded, data_dir):
     close(actual['grads'], expected['grads'], 'gradients')
     assert actual['final_names'] == expected['final_names']
     close(actual['final'], expected['final'], 'teacher and memory bank')
+
+
+def test_generator_refuses_machine_dependent_numerics(tmp_path):
+    """Run without PORTABLE_ENV, the generator stops instead of writing a record
+    (or a rerun) that only this machine can reproduce."""
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if k not in u2pl_steps.PORTABLE_ENV}
+    proc = subprocess.run([sys.executable, u2pl_steps.__file__, '--variant', 'paper',
+                           '--data', str(tmp_path), '--out', str(tmp_path / 'x.pt')],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert 'ATEN_CPU_CAPABILITY' in proc.stderr and 'run_portable' in proc.stderr
+    assert not (tmp_path / 'x.pt').exists()
 
 
 def test_recorded_file_exercises_the_contrastive_loss(recorded):

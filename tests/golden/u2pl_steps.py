@@ -12,6 +12,17 @@ memory bank (the grads as one (iterations, parameters, 34) tensor). ``tests/test
 compares with the recorded file (to 1e-6), so a refactor that changes what a
 U2PL step computes fails. Regenerate only on purpose (the file records the
 commit it was made at).
+
+Portable numerics: the same step on another CPU (AVX2 vs AVX-512, another
+oneDNN blocking) gives gradients that differ by ~1e-4 of their scale at the
+first iteration, and the discontinuous parts of a U2PL step (entropy
+percentiles, argmax pseudo-labels) amplify that to ~0.5 within 4 iterations.
+So both the record and the check run in a fresh process with ``PORTABLE_ENV``
+(ATen's baseline kernels, MKL's conditional numerical reproducibility, one
+thread) and oneDNN off (convolutions through ATen's im2col + MKL GEMM), where
+the result depends on the code, not on the machine's instruction set.
+The record was made this way from the pre-redesign commit 34c195e (its
+generator with oneDNN switched off).
 """
 import os
 import os.path as osp
@@ -26,6 +37,9 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RECORD = osp.join(osp.dirname(osp.abspath(__file__)), 'u2pl_steps.pt')
 MAX_ITERS = 6
 SAMPLES = 32
+# set before torch is imported (they are read once, at import)
+PORTABLE_ENV = {'ATEN_CPU_CAPABILITY': 'default', 'MKL_CBWR': 'COMPATIBLE',
+                'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
 # every variant: delta_p = 0 so that L_c has anchors of several classes at random init
 COMMON = {'model.contrastive_head.positive_threshold': 0.0}
 
@@ -63,6 +77,7 @@ def run_variant(tmp: str, name: str) -> dict:
     from mmengine.runner import Runner
 
     torch.set_num_threads(1)
+    torch.backends.mkldnn.enabled = False
     cfg = Config.fromfile(osp.join(ROOT, 'configs/u2pl/u2pl_r18-tiny_synthetic_1-16.py'))
     options = dict(COMMON, **VARIANTS[name])
     if options.get('model.contrastive_head', 0) is None:
@@ -126,11 +141,37 @@ def run_variant(tmp: str, name: str) -> dict:
         os.chdir(cwd)
 
 
+def run_portable(args: list, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``python u2pl_steps.py ARGS`` in a fresh process with PORTABLE_ENV."""
+    env = dict(os.environ, **PORTABLE_ENV, PYTHONWARNINGS='ignore')
+    return subprocess.run([sys.executable, osp.abspath(__file__)] + list(args), env=env,
+                          check=True, **kwargs)
+
+
+def check_portable_env() -> None:
+    wrong = {k: os.environ.get(k) for k, v in PORTABLE_ENV.items() if os.environ.get(k) != v}
+    if wrong:
+        raise RuntimeError(f'u2pl_steps.py must run with {PORTABLE_ENV} (see the module '
+                           f'docstring); these differ: {wrong}. Use run_portable().')
+
+
 def main() -> None:
+    """``u2pl_steps.py`` writes RECORD; ``u2pl_steps.py --variant NAME --data DIR --out FILE``
+    records one variant (the test's rerun)."""
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--variant', choices=sorted(VARIANTS))
+    parser.add_argument('--data', help='made by make_data (with --variant)')
+    parser.add_argument('--out', help='where to save the record (with --variant)')
+    args = parser.parse_args()
+    check_portable_env()
     import mmseg_u2pl  # noqa: F401  (registers the modules)
+    if args.variant:
+        torch.save(run_variant(args.data, args.variant), args.out)
+        return
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
-    out = dict(commit=commit, variants={})
+    out = dict(commit=commit, variants={}, env=PORTABLE_ENV, mkldnn=False)
     with tempfile.TemporaryDirectory() as tmp:
         make_data(tmp)
         for name in VARIANTS:
