@@ -134,3 +134,77 @@ def test_two_rounds_end_to_end(tmp_path):
                      'model.decode_head.num_classes=3'])
     assert code != 0 and 'dars/round0/iter_2.pth does not hold the network of config' in bad
     assert "'decode_head.conv_seg.weight'" in bad
+
+
+@pytest.mark.slow
+def test_dars_protocol_records_each_round(tmp_path):
+    """tools/benchmark/dars_protocol.py: round 0 through semi_protocol.py, two
+    DARS rounds, one semi_protocol-style record per round that
+    ``semi_protocol.py --report-only`` tabulates by name; a second call trains
+    nothing."""
+    import shutil
+    from _tiny import make_synthetic_split
+    make_synthetic_split(tmp_path, seed=3)
+    split = tmp_path / 'data/splits/synthetic/1-16'
+    (split / 'seed0').mkdir()
+    for f in ('labeled.txt', 'unlabeled.txt'):
+        shutil.copy(split / f, split / 'seed0' / f)
+    env = dict(os.environ, PYTHONPATH=f'{ROOT}/tests:{ROOT}', OMP_NUM_THREADS='1')
+    tiny = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2', 'param_scheduler.0.end=2',
+            'default_hooks.checkpoint.interval=2', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False', 'val_dataloader.num_workers=0',
+            'val_dataloader.persistent_workers=False']
+    dars = osp.join(ROOT, 'configs/dars/dars_r18-tiny_synthetic_1-16.py')
+    suponly = osp.join(ROOT, 'configs/suponly/suponly_r18-tiny_synthetic_1-16.py')
+    common = ['--protocol', 'synthetic', '--splits', '1-16', '--seeds', '0', '--splits-root',
+              'data/splits/synthetic', '--work-dir', 'work']
+    cmd = [sys.executable, osp.join(ROOT, 'tools/benchmark/dars_protocol.py'), '--config', dars,
+           '--round0', suponly, *common, '--cfg-options', *tiny]
+
+    def run(args):
+        proc = subprocess.run(args, cwd=tmp_path, env=env, text=True, capture_output=True,
+                              timeout=900)
+        return proc.returncode, proc.stdout + proc.stderr
+
+    code, out = run(cmd)
+    assert code == 0, out[-6000:]
+    round0 = json.load(open(tmp_path / 'work/synthetic/suponly_r18-tiny_synthetic_1-16/1-16'
+                            / 'seed0/result.json'))
+    name = 'dars_r18-tiny_synthetic_1-16'
+    for k, alpha in ((1, 0.2), (2, 0.5)):
+        rec = json.load(open(tmp_path / f'work/synthetic/{name}-round{k}/1-16/seed0/result.json'))
+        run_dir = tmp_path / f'work/synthetic/{name}/1-16/seed0/round{k}/train'
+        assert rec['config'] == f'{name}-round{k}' and rec['round'] == k
+        assert rec['alpha'] == alpha and rec['last_iter'] == 2 and list(rec['curve']) == ['2']
+        assert rec['final'] == rec['curve']['2'] and 0 <= rec['final']['mIoU'] <= 100
+        # (a 2-iteration round may take under the logs' 1-s resolution)
+        assert len(rec['per_class_iou']) == 6 and rec['train_seconds'] >= 0
+        assert rec['round0']['final'] == round0['final']
+        assert 'randomness.seed=0' in rec['command'] and '1-16/seed0/labeled.txt' in rec['command']
+        summary = json.load(open(run_dir.parent / 'pseudo/summary.json'))
+        assert rec['pseudo_labels']['kl_written_to_labeled'] == summary['kl_written_to_labeled']
+        assert summary['seconds'] > 0 and summary['seed'] == 0
+        assert (tmp_path / f'work/synthetic/{name}-round{k}/1-16/seed0/log.json').is_file()
+    # round 1 starts from round 0's checkpoint, round 2 from round 1's
+    assert 'suponly_r18-tiny_synthetic_1-16/1-16/seed0/iter_2.pth' in open(
+        tmp_path / f'work/synthetic/{name}/1-16/seed0/round1/config.py').read()
+    # the rounds are tabulated by name beside round 0
+    code, table = run([sys.executable, osp.join(ROOT, 'tools/benchmark/semi_protocol.py'),
+                       '--configs', suponly, f'{name}-round1', f'{name}-round2', *common,
+                       '--report-only', '--compare-to', 'suponly_r18-tiny_synthetic_1-16'])
+    assert code == 0 and f'| {name}-round2 |' in table and '3 finished' in table, table[-3000:]
+    # finished: a second call trains nothing
+    code, again = run(cmd)
+    assert code == 0 and 'round 0:' not in again and '1 finished' in again, again[-3000:]
+
+
+def test_dars_protocol_round_seconds_from_mmengine_log_times():
+    sys.path.insert(0, osp.join(ROOT, 'tools/benchmark'))
+    import dars_protocol
+    text = ('12/31 23:59:50 - mmengine - INFO - start\nsome table line\n'
+            '01/01 00:00:20 - mmengine - INFO - Iter(train) [2/2]\n')
+    assert dars_protocol.log_seconds(text) == 30.0  # over a year boundary
+    text = ('12/01 10:00:00 - mmengine - INFO - a\n12/01 10:25:01 - mmengine - INFO - b\n'
+            '12/01 10:30:00 - mmengine - WARNING - c\n')
+    assert dars_protocol.log_seconds(text) == 1800.0
+    assert dars_protocol.log_seconds('12/01 10:00:00 - mmengine - INFO - a\n') == 0.0

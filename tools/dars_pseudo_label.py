@@ -16,7 +16,7 @@ optional horizontal flip.
 Writes ``OUT/labels/<image><seg_map_suffix>`` (255 = not pseudo-labelled)
 and ``OUT/summary.json`` (per class: labeled share, target count, threshold,
 keep probability, written count; KL divergence of the written labels to the
-labeled distribution). Resumable: the predictions are cached in
+labeled distribution; ``seconds`` this call took). Resumable: the predictions are cached in
 ``OUT/cache`` (one .npz per image), so a killed run continues where it
 stopped; the sampling is seeded per image. Progress (images, rate, ETA) goes
 to stderr through MMEngine's ``ProgressBar``.
@@ -131,6 +131,7 @@ def progress_done(label, n, t0):
 
 def main(argv=None):
     args = parse_args(argv)
+    started = time.time()
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     import mmseg_u2pl  # noqa: F401  (registration)
@@ -219,7 +220,8 @@ def main(argv=None):
                       threshold=float(min(thresholds[j], NUM_BINS - 1) / (NUM_BINS - 1))
                       if thresholds[j] < NUM_BINS else None,
                       keep_prob=float(keep[j]), written=int(written[j]))
-                 for j in range(C)])
+                 for j in range(C)],
+        seconds=round(time.time() - started, 1))  # of this call (a resumed one: its part)
     with open(osp.join(args.out, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
     print(f'[dars] wrote {len(stems)} pseudo-label maps to {label_dir}: '

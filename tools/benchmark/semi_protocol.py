@@ -114,8 +114,14 @@ def protocol_base(protocol: str) -> str:
     return osp.join(ROOT, 'configs', '_base_', f'camvid_{protocol}.py')
 
 
-def resolve_config(name: str, protocol: str) -> str:
-    """``configs/camvid/{name}.py`` (its protocol base must exist) or a path."""
+def resolve_config(name: str, protocol: str, records: Optional[str] = None) -> str:
+    """``configs/camvid/{name}.py`` (its protocol base must exist) or a path;
+    with ``records`` (the protocol's results folder, for ``--report-only``), a
+    name without a config whose records are there (e.g. ``dars-round1`` of
+    tools/benchmark/dars_protocol.py) is returned as it is."""
+    if (records and not name.endswith('.py') and osp.isdir(osp.join(records, name))
+            and not osp.isfile(osp.join(ROOT, 'configs', 'camvid', f'{name}.py'))):
+        return name
     if name.endswith('.py'):
         path = name
     else:
@@ -500,7 +506,8 @@ def main(argv=None) -> int:
     # the CamVid method configs take their protocol base from this variable;
     # children (tools/train.py, tools/test.py) inherit it
     os.environ[PROTOCOL_ENV] = args.protocol
-    cfg_paths = [resolve_config(c, args.protocol) for c in args.configs]
+    records = osp.join(args.work_dir, args.protocol) if args.report_only else None
+    cfg_paths = [resolve_config(c, args.protocol, records) for c in args.configs]
     names = [config_name(p) for p in cfg_paths]
     unknown = [b for b in args.compare_to if b not in names]
     if unknown:  # refused before any run starts
