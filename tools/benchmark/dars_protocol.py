@@ -101,12 +101,9 @@ def round_record(run_dir: str, pseudo_dir: str, max_iters: int) -> Optional[dict
         return None
     logs = sorted(glob.glob(osp.join(run_dir, '*', '*.log')))
     texts = [open(p, errors='replace').read() for p in logs]
-    best = max(curve, key=lambda k: curve[k]['mIoU'])
     with open(osp.join(pseudo_dir, 'summary.json')) as f:
         summary = json.load(f)
-    return dict(last_iter=max_iters, final=curve[max_iters], best_iter=best, best=curve[best],
-                per_class_iou=sp.per_class_iou('\n'.join(texts)),
-                curve={str(k): v for k, v in sorted(curve.items())},
+    return dict(**sp.run_metrics(curve, max_iters, '\n'.join(texts)),
                 train_seconds=round(sum(log_seconds(t) for t in texts), 1),
                 segments=len(logs),
                 pseudo_labels=dict(seconds=summary.get('seconds'),

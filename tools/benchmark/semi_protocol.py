@@ -302,6 +302,16 @@ def settle_killed_segment(state: dict, run_dir: str) -> dict:
     return state
 
 
+def run_metrics(curve: Dict[int, dict], last: int, log_text: str) -> dict:
+    """The metric fields of a record: the validation at ``last`` (the
+    headline), the best one (picked on val), per-class IoU of the last
+    IoUMetric table in ``log_text`` and the whole curve."""
+    best = max(curve, key=lambda k: curve[k]['mIoU'])
+    return dict(last_iter=last, final=curve[last], best_iter=best, best=curve[best],
+                per_class_iou=per_class_iou(log_text),
+                curve={str(k): v for k, v in sorted(curve.items())})
+
+
 def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
     name = config_name(cfg_path)
     run_dir = osp.join(args.work_dir, args.protocol, name, split, f'seed{seed}')
@@ -350,14 +360,10 @@ def run_one(args, cfg_path: str, split: str, seed: int) -> Optional[dict]:
         if final is None:
             return None
         curve[max_iters] = final
-    last = max_iters
-    best = max(curve, key=lambda k: curve[k]['mIoU'])
     with open(log_path) as f:
-        classes = per_class_iou(f.read())
+        metrics = run_metrics(curve, max_iters, f.read())
     result = dict(config=name, config_path=osp.relpath(cfg_path, ROOT), protocol=args.protocol,
-                  split=split, seed=seed, last_iter=last, final=curve[last],
-                  best_iter=best, best=curve[best], per_class_iou=classes,
-                  curve={str(k): v for k, v in sorted(curve.items())},
+                  split=split, seed=seed, **metrics,
                   train_seconds=round(state['train_seconds'], 1),
                   segments=state['segments'],
                   killed_segments=state.get('killed_segments', 0), command=shown)
