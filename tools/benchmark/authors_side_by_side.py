@@ -114,7 +114,6 @@ import json
 import os
 import os.path as osp
 import random
-import resource
 import socket
 import statistics
 import subprocess
@@ -131,6 +130,8 @@ HERE = osp.dirname(osp.abspath(__file__))
 for _p in (ROOT, HERE):
     if _p not in sys.path:
         sys.path.insert(0, _p)
+
+from step_profile import peak_rss_bytes  # noqa: E402
 
 OUR_CONFIG = osp.join(ROOT, 'configs/u2pl/u2pl_r101_cityscapes_1-16.py')
 AUTHORS_CONFIG = 'experiments/cityscapes/744/ours/config.yaml'
@@ -315,11 +316,6 @@ def summarize_runs(runs: Dict[str, List[dict]], crop: Sequence[int], labeled: in
 
 
 # -- measurement helpers (both sides) ----------------------------------------
-def peak_rss_bytes() -> int:
-    """The process's peak resident set so far (Linux ``ru_maxrss`` is in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def seed_everything(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)

@@ -13,15 +13,20 @@ images, student forward + backward on the batch with its auxiliary head on
 the labeled images, and, where the method has L_c, the teacher's forward
 and both networks' projection g), measured on the same tensors; the report
 gives step / floor, the memory bank's push + sample share of the step,
-the peak memory (CUDA) and whether the step synchronised with the host
-(CUDA: ``torch.cuda.set_sync_debug_mode``). ``--crop H W`` replaces the
-config's crop (e.g. a smaller one on CPU). ``--dry-run`` runs 2 iterations
-of a tiny synthetic config on CPU (CI).
+the peak memory (CUDA: ``torch.cuda.max_memory_allocated``; CPU: the
+process's peak resident set during the steps minus the one before the model
+was built) and whether the step synchronised with the host (CUDA:
+``torch.cuda.set_sync_debug_mode``). ``--crop H W`` replaces the config's
+crop (e.g. a smaller one on CPU). ``--amp bf16`` also runs on CPU (bf16
+autocast, MMEngine's ``AmpOptimWrapper`` with its accelerator check lifted
+for this measurement; fp16 needs CUDA). ``--dry-run`` runs 2 iterations of a
+tiny synthetic config on CPU (CI).
 """
 import argparse
 import contextlib
 import json
 import os.path as osp
+import resource
 import sys
 import time
 import warnings
@@ -50,10 +55,24 @@ def parse_args(argv=None):
     p.add_argument('--dry-run', action='store_true',
                    help='2 iterations of the tiny synthetic U2PL config on CPU')
     args = p.parse_args(argv)
-    if args.amp != 'none' and not args.device.startswith('cuda'):
-        p.error(f"--amp {args.amp} needs --device cuda (MMEngine's AmpOptimWrapper trains on "
-                'a GPU only)')
+    if args.amp == 'fp16' and not args.device.startswith('cuda'):
+        p.error('--amp fp16 needs --device cuda (fp16 autocast with loss scaling is a GPU '
+                'mode; on CPU use --amp bf16)')
     return args
+
+
+def peak_rss_bytes() -> int:
+    """The process's peak resident set so far (Linux ``ru_maxrss`` is in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def allow_amp_on_cpu() -> None:
+    """Let MMEngine's ``AmpOptimWrapper`` be built without an accelerator, for
+    measuring bf16 on CPU: it refuses to (``is_cuda_available``), although torch
+    autocasts to bf16 on CPU and its ``GradScaler`` disables itself there (bf16
+    needs no loss scaling). Training itself keeps MMEngine's check."""
+    import mmengine.optim.optimizer.amp_optimizer_wrapper as amp_wrapper
+    amp_wrapper.is_cuda_available = lambda: True
 
 
 class Timer:
@@ -108,6 +127,8 @@ def build(cfg_path, device, amp, edit_cfg=None):
     model = revert_sync_batchnorm(MODELS.build(cfg.model)).to(device).train()
     set_crop_size(model, train_crop_size(cfg))  # what CropSizeHook does in a Runner
     optim = dict(cfg.optim_wrapper)
+    if amp != 'none' and not str(device).startswith('cuda'):
+        allow_amp_on_cpu()
     if amp != 'none':
         optim.update(type='AmpOptimWrapper', loss_scale='dynamic',
                      dtype='bfloat16' if amp == 'bf16' else 'float16')
@@ -146,15 +167,20 @@ def main(argv=None):
     if args.crop:
         def edit(cfg, crop=tuple(args.crop)):
             set_random_crops(cfg.train_dataloader.dataset, crop)
+    rss0 = peak_rss_bytes()  # after the imports, before the model
     cfg, model, optim_wrapper, ema = build(args.config, args.device, args.amp, edit)
     publish_semi_schedule(SemiSchedule(iteration=1000, iters_per_epoch=100.0,
                                        total_epochs=200.0, semi_start_iter=0))
     data = make_batch(cfg, model, args.device)
     timer = Timer(args.device)
+    autocast_seen = set()  # was autocast on while the student predicted?
+    device_type = torch.device(args.device).type
     for name in PARTS:  # time each template step
         fn = getattr(model, name)
 
         def timed(step, fn=fn, name=name):
+            if name == 'student_predict':
+                autocast_seen.add(torch.is_autocast_enabled(device_type))
             with timer.part(name):
                 return fn(step)
         setattr(model, name, timed)
@@ -193,6 +219,7 @@ def main(argv=None):
                 torch.cuda.set_sync_debug_mode(0)
         if timer.active:
             syncs += sum('synchroniz' in str(w.message) for w in caught)
+    host_peak = peak_rss_bytes() - rss0  # before the floor's passes
     # the floor: the network passes alone, on the same tensors
     x = data['inputs']
     n_l = cfg.train_dataloader.sampler.labeled_per_batch
@@ -222,8 +249,11 @@ def main(argv=None):
     mean = {k: sum(v) / len(v) for k, v in timer.times.items()}
     floor = sum(floor_t.times['floor']) / len(floor_t.times['floor'])
     report = dict(config=args.config, device=args.device, amp=args.amp, iters=args.iters,
+                  optim_wrapper=type(optim_wrapper).__name__, threads=torch.get_num_threads(),
+                  autocast_in_student_forward=sorted(autocast_seen),
                   seconds=mean, floor=floor, step_over_floor=mean['step'] / floor,
                   peak_memory_gib=(torch.cuda.max_memory_allocated() / 2**30 if cuda else None),
+                  host_peak_rss_increase_gib=host_peak / 2**30,
                   host_syncs_in_step=(syncs if cuda else None),
                   crop=list(data['inputs'].shape[-2:]), batch=int(data['inputs'].shape[0]))
     print(f"[step_profile] {osp.basename(args.config)} on {args.device}, amp={args.amp}, "
@@ -251,6 +281,9 @@ def main(argv=None):
     if cuda:
         print(f'  peak memory {report["peak_memory_gib"]:.2f} GiB; host synchronisations '
               f'in the measured steps: {syncs}')
+    else:
+        print(f'  peak memory (resident set increase over the steps) '
+              f'{report["host_peak_rss_increase_gib"]:.2f} GiB')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(report, f, indent=1)
