@@ -408,3 +408,24 @@ def test_percentile_bit_identical_to_numpy_float64(n):
     for q in PERCENTILES + [100 * (1 - a) for a in ALPHAS]:
         assert float(entropy_percentile(torch.from_numpy(vals), float(q))) == \
             np.percentile(vals, q), (n, q)
+
+
+@pytest.mark.parametrize('n', [1, 2, 5, 9, 126, 1001])
+@pytest.mark.parametrize('alpha', [0.0, 0.05, 0.2, 0.25, 0.5, 0.9])
+def test_count_and_threshold_from_one_read_equal_the_two_functions(n, alpha):
+    # the pseudo-labelling step takes k and gamma from the same reads of the
+    # sorted entropies (no second sort); both must equal what
+    # num_unreliable_pixels and np.percentile give, with ties and for
+    # positions that fall exactly on a rank (n = 5, alpha = 0.25: frac = 0)
+    from mmseg_u2pl.models.utils.pseudo_labeling import _unreliable_count_and_threshold
+    gen = torch.Generator().manual_seed(n)
+    vals = torch.rand(n, generator=gen, dtype=torch.float64)
+    vals[: n // 3] = vals[0]  # ties
+    sorted_vals = vals.sort().values
+    k, gamma = _unreliable_count_and_threshold(sorted_vals, alpha)
+    assert k == num_unreliable_pixels(sorted_vals, alpha)
+    if alpha == 0:
+        assert k == 0 and math.isinf(gamma)
+    else:
+        assert gamma == float(entropy_percentile(sorted_vals, 100.0 * (1.0 - alpha)))
+        assert gamma == np.percentile(sorted_vals.numpy(), 100.0 * (1.0 - alpha))

@@ -66,6 +66,35 @@ def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _status_kib(key: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1])
+    raise KeyError(key)
+
+
+def reset_peak_rss() -> bool:
+    """Restart the peak resident set (Linux ``VmHWM``) from the current one,
+    so that a peak measured later is not an earlier one (e.g. of the
+    imports); False where the kernel does not allow it."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
+
+
+def rss_bytes(peak: bool = False) -> int:
+    """The current (or, with ``peak``, the peak since :func:`reset_peak_rss`)
+    resident set; ``ru_maxrss`` where ``/proc`` has no ``VmHWM``."""
+    try:
+        return _status_kib('VmHWM' if peak else 'VmRSS') * 1024
+    except (OSError, KeyError):
+        return peak_rss_bytes()
+
+
 def allow_amp_on_cpu() -> None:
     """Let MMEngine's ``AmpOptimWrapper`` be built without an accelerator, for
     measuring bf16 on CPU: it refuses to (``is_cuda_available``), although torch
@@ -167,7 +196,8 @@ def main(argv=None):
     if args.crop:
         def edit(cfg, crop=tuple(args.crop)):
             set_random_crops(cfg.train_dataloader.dataset, crop)
-    rss0 = peak_rss_bytes()  # after the imports, before the model
+    reset_peak_rss()  # the imports' peak must not hide the step's
+    rss0 = rss_bytes()  # after the imports, before the model
     cfg, model, optim_wrapper, ema = build(args.config, args.device, args.amp, edit)
     publish_semi_schedule(SemiSchedule(iteration=1000, iters_per_epoch=100.0,
                                        total_epochs=200.0, semi_start_iter=0))
@@ -219,7 +249,7 @@ def main(argv=None):
                 torch.cuda.set_sync_debug_mode(0)
         if timer.active:
             syncs += sum('synchroniz' in str(w.message) for w in caught)
-    host_peak = peak_rss_bytes() - rss0  # before the floor's passes
+    host_peak = rss_bytes(peak=True) - rss0  # before the floor's passes
     # the floor: the network passes alone, on the same tensors
     x = data['inputs']
     n_l = cfg.train_dataloader.sampler.labeled_per_batch

@@ -126,8 +126,17 @@ class MeanTeacherHook(Hook):
         if len(t_params) != len(s_params):
             raise RuntimeError('teacher and student have different parameters')
         torch._foreach_lerp_(t_params, s_params, 1.0 - decay)
+        # buffers: BN statistics averaged (bn_buffers='ema') or copied, and
+        # integer counters copied; one foreach call each, not one per buffer
+        lerp_t, lerp_s, copy_t, copy_s = [], [], [], []
         for t_buf, s_buf in zip(model.teacher.buffers(), model.student.buffers()):
             if self.bn_buffers == 'ema' and t_buf.is_floating_point():
-                t_buf.lerp_(s_buf, 1.0 - decay)
+                lerp_t.append(t_buf)
+                lerp_s.append(s_buf)
             else:
-                t_buf.copy_(s_buf)
+                copy_t.append(t_buf)
+                copy_s.append(s_buf)
+        if lerp_t:
+            torch._foreach_lerp_(lerp_t, lerp_s, 1.0 - decay)
+        if copy_t:
+            torch._foreach_copy_(copy_t, copy_s)

@@ -313,8 +313,11 @@ class SemiBaseSegmentor(BaseSegmentor):
         lab = [i for i, ds in enumerate(data_samples) if 'gt_sem_seg' in ds]
         unl = [i for i, ds in enumerate(data_samples) if 'gt_sem_seg' not in ds]
         self.check_labels([data_samples[i] for i in lab])
-        return (inputs[lab], [data_samples[i] for i in lab], inputs[unl],
-                [data_samples[i] for i in unl])
+        if lab == list(range(len(lab))):  # labeled first (the sampler's order): views,
+            x_l, x_u = inputs[:len(lab)], inputs[len(lab):]  # no index upload / sync
+        else:
+            x_l, x_u = inputs[lab], inputs[unl]
+        return x_l, [data_samples[i] for i in lab], x_u, [data_samples[i] for i in unl]
 
     def check_labels(self, data_samples: SampleList) -> None:
         """Refuse label values >= num_classes that are not the ignore index.
@@ -341,12 +344,18 @@ class SemiBaseSegmentor(BaseSegmentor):
     @staticmethod
     def valid_mask(data_samples: SampleList, shape: Tuple[int, int],
                    device: torch.device) -> Tensor:
-        """(B, H, W) bool: True on real pixels, False on batch padding."""
-        ys = torch.arange(shape[0], device=device).view(1, -1, 1)
-        xs = torch.arange(shape[1], device=device).view(1, 1, -1)
-        hw = torch.tensor([ds.metainfo.get('img_shape', shape)[:2] for ds in data_samples],
-                          device=device).view(-1, 2, 1, 1)
-        return (ys < hw[:, 0]) & (xs < hw[:, 1])
+        """(B, H, W) bool: True on real pixels, False on batch padding.
+
+        Built by slice fills from the host-side image sizes: no upload of
+        the sizes, so no host synchronisation on a GPU.
+        """
+        sizes = [tuple(ds.metainfo.get('img_shape', shape)[:2]) for ds in data_samples]
+        if all(h >= shape[0] and w >= shape[1] for h, w in sizes):  # no padding
+            return torch.ones((len(sizes), ) + tuple(shape), dtype=torch.bool, device=device)
+        mask = torch.zeros((len(sizes), ) + tuple(shape), dtype=torch.bool, device=device)
+        for i, (h, w) in enumerate(sizes):
+            mask[i, :h, :w] = True
+        return mask
 
     @staticmethod
     def decode(net: BaseSegmentor, inputs: Tensor) -> Tuple[List[Tensor], Tensor, Tensor]:

@@ -137,7 +137,7 @@ class U2PLSemiSegmentor(CutMixSegSegmentor):
             loss_unsup=lambda_u * ce / kept.clamp(min=1),
             unsup_weight=lambda_u.detach(),
             reliable_ratio=(kept / step.valid_u.sum().clamp(min=1)).detach().float(),
-            alpha_t=torch.tensor(float(step.extra['alpha_t']), device=step.x_u.device))
+            alpha_t=torch.full((), float(step.extra['alpha_t']), device=step.x_u.device))
 
     def extra_losses(self, step: SemiStep) -> Dict[str, Tensor]:
         """L_c (Eq. 4, 9-16)."""

@@ -48,11 +48,11 @@ def cutmix_masks(batch_size: int,
         x0 = int(torch.randint(0, width - w + 1, ()).item())
         y0 = int(torch.randint(0, height - h + 1, ()).item())
         boxes.append((y0, y0 + h, x0, x0 + w))
-    b = torch.tensor(boxes, dtype=torch.long, device=device)
-    ys = torch.arange(height, device=device).view(1, -1, 1)
-    xs = torch.arange(width, device=device).view(1, 1, -1)
-    return ((ys >= b[:, 0, None, None]) & (ys < b[:, 1, None, None])
-            & (xs >= b[:, 2, None, None]) & (xs < b[:, 3, None, None]))
+    # slice fills from the host-drawn boxes: no upload, no host synchronisation
+    mask = torch.zeros(batch_size, height, width, dtype=torch.bool, device=device)
+    for i, (y0, y1, x0, x1) in enumerate(boxes):
+        mask[i, y0:y1, x0:x1] = True
+    return mask
 
 
 def apply_cutmix(masks: Tensor, tensors: List[Tensor],

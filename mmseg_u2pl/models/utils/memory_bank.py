@@ -17,7 +17,9 @@ def rank_within_class(labels: Tensor, num_classes: int) -> Tuple[Tensor, Tensor]
     Returns:
         tuple: (K,) rank (0 = first of its class) and (num_classes,) counts.
     """
-    counts = torch.bincount(labels, minlength=num_classes)
+    # not torch.bincount: on a GPU it reads the labels' range back to the host
+    counts = torch.zeros(num_classes, dtype=torch.long, device=labels.device).scatter_add_(
+        0, labels, torch.ones_like(labels))
     order = torch.sort(labels, stable=True).indices
     start = torch.cumsum(counts, 0) - counts
     rank = torch.empty_like(labels)
@@ -31,7 +33,8 @@ class ClassQueueMemoryBank(nn.Module):
 
     The queues live in one preallocated buffer of shape
     ``(num_classes, max(lengths), dim)`` on the training device; pushing and
-    sampling are tensor ops with no host round-trip. Under DDP, :meth:`push`
+    sampling are tensor ops (sampling reads nothing back to the host; pushing
+    reads one flag, see :meth:`push`). Under DDP, :meth:`push`
     all-gathers every rank's new entries (padded tensors, ``all_gather``) and
     pushes them in rank order, so the banks stay identical on all ranks.
 
@@ -84,8 +87,8 @@ class ClassQueueMemoryBank(nn.Module):
         Entries are pushed in order; when more than a queue's capacity arrive
         at once only the newest ``capacity`` survive, as in a FIFO. Vectorised
         over classes: no per-class loop; the host synchronises only to check
-        that the features are finite (non-finite rows are dropped) and for the
-        size exchange of the DDP gather.
+        that the features are finite (non-finite rows are dropped) and, under
+        DDP, for the size exchange of the gather and its padding filter.
 
         Args:
             feats (Tensor): (K, dim) features (detached).
@@ -118,10 +121,10 @@ class ClassQueueMemoryBank(nn.Module):
     @staticmethod
     def _all_gather(feats: Tensor, labels: Tensor):
         world = dist.get_world_size()
-        n = torch.tensor([feats.shape[0]], device=feats.device)
+        n = torch.full((1, ), feats.shape[0], dtype=torch.long, device=feats.device)
         sizes = [torch.zeros_like(n) for _ in range(world)]
         dist.all_gather(sizes, n)
-        max_n = int(max(s.item() for s in sizes))
+        max_n = int(torch.stack(sizes).max())  # one read, not one per rank
         pad_f = feats.new_zeros(max_n, feats.shape[1])
         pad_f[:feats.shape[0]] = feats
         pad_l = labels.new_full((max_n, ), -1)

@@ -107,16 +107,26 @@ def num_unreliable_pixels(sorted_entropy: Tensor, alpha: float) -> int:
     Returns:
         int: k, the number of highest-ranked pixels that are unreliable.
     """
+    return _unreliable_count_and_threshold(sorted_entropy, alpha)[0]
+
+
+def _unreliable_count_and_threshold(sorted_entropy: Tensor, alpha: float
+                                    ) -> Tuple[int, float]:
+    """``(k, gamma)``: :func:`num_unreliable_pixels` and the threshold
+    ``gamma = np.percentile(H, 100 (1 - alpha))`` (NumPy's float64 value),
+    from the same one or two reads of the sorted entropies: the pseudo-
+    labelling step neither sorts again nor synchronises again for gamma.
+    ``alpha = 0`` gives ``(0, inf)``."""
     n = sorted_entropy.numel()
     if alpha == 0 or n == 0:
-        return 0
+        return 0, math.inf
     lo, frac = _linear_percentile_position(n, 100.0 * (1.0 - alpha))
     if frac == 0:
-        return n - lo  # gamma = H_(lo): ranks lo .. n - 1
+        return n - lo, float(sorted_entropy[lo])  # gamma = H_(lo): ranks lo .. n - 1
     a, b = float(sorted_entropy[lo]), float(sorted_entropy[lo + 1])
     gamma = _linear_interpolation(a, b, frac)
     # gamma in (a, b]: ranks lo + 1 ..; rounded onto a distinct a: ranks lo ..
-    return n - lo - 1 + int(a < b and gamma <= a)
+    return n - lo - 1 + int(a < b and gamma <= a), gamma
 
 
 @float32
@@ -167,14 +177,15 @@ def entropy_threshold_pseudo_labels(
         perm = torch.randperm(n, device=probs.device)
         sorted_ent, idx = torch.sort(ent_valid[perm], stable=True)
         order = perm[idx]
-        num_unreliable = num_unreliable_pixels(sorted_ent, alpha)
-        gamma = entropy_percentile(sorted_ent, 100.0 * (1.0 - alpha))
+        num_unreliable, gamma = _unreliable_count_and_threshold(sorted_ent, alpha)
+        # = entropy_percentile(H, 100 (1 - alpha)); a fill, not an upload (no sync)
+        gamma = torch.full((), gamma, dtype=sorted_ent.dtype, device=sorted_ent.device)
         keep = torch.zeros(n, dtype=torch.bool, device=probs.device)
         keep[order[:n - num_unreliable]] = True
         reliable = torch.zeros_like(valid)
         reliable[valid] = keep
     else:
-        gamma = entropy.new_tensor(float('inf'))
+        gamma = torch.full((), math.inf, dtype=entropy.dtype, device=entropy.device)
         reliable = valid.clone()
     label = label.masked_fill(~reliable, ignore_index)
     return label, entropy, reliable, gamma
