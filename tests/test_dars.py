@@ -208,3 +208,7 @@ def test_dars_protocol_round_seconds_from_mmengine_log_times():
             '12/01 10:30:00 - mmengine - WARNING - c\n')
     assert dars_protocol.log_seconds(text) == 1800.0
     assert dars_protocol.log_seconds('12/01 10:00:00 - mmengine - INFO - a\n') == 0.0
+    # the work dir's log file stamps the year (a leap day, over a year boundary)
+    text = ('2024/02/29 23:00:00 - mmengine - INFO - a\n'
+            '2024/12/31 23:59:59 - mmengine - INFO - b\n2025/01/01 00:00:09 - mmengine - INFO - c\n')
+    assert dars_protocol.log_seconds(text) == (366 - 60) * 86400 + 3600 + 9  # Feb 29 is day 60

@@ -71,22 +71,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-LOG_TIME = re.compile(r'^(\d\d/\d\d \d\d:\d\d:\d\d) - mmengine', re.M)
+LOG_TIME = re.compile(r'^(\d{4}/)?(\d\d/\d\d \d\d:\d\d:\d\d) - mmengine', re.M)
 
 
 def log_seconds(text: str) -> float:
-    """Seconds from the first to the last time stamp of one MMEngine log
-    (``MM/DD hh:mm:ss``, no year: a stamp earlier than the one before it is
+    """Seconds from the first to the last time stamp of one MMEngine log.
+
+    The log file of a work dir stamps ``YYYY/MM/DD hh:mm:ss``; the console
+    ``MM/DD hh:mm:ss`` (no year: a stamp earlier than the one before it is
     taken to be in the next year)."""
     stamps, year = [], 2001  # not a leap year: a log of Feb 29 gets 2004
-    for t in LOG_TIME.findall(text):
-        for y in (year, year + 1, year + 3):
-            try:
-                stamp = datetime.datetime.strptime(f'{y}/{t}', '%Y/%m/%d %H:%M:%S')
-            except ValueError:  # Feb 29 outside a leap year
-                continue
-            if not stamps or stamp >= stamps[-1]:
-                break
+    for full_year, t in LOG_TIME.findall(text):
+        if full_year:
+            stamp = datetime.datetime.strptime(full_year + t, '%Y/%m/%d %H:%M:%S')
+        else:
+            for y in (year, year + 1, year + 3):
+                try:
+                    stamp = datetime.datetime.strptime(f'{y}/{t}', '%Y/%m/%d %H:%M:%S')
+                except ValueError:  # Feb 29 outside a leap year
+                    continue
+                if not stamps or stamp >= stamps[-1]:
+                    break
         stamps.append(stamp)
         year = stamp.year
     return (stamps[-1] - stamps[0]).total_seconds() if len(stamps) > 1 else 0.0
@@ -101,11 +106,13 @@ def round_record(run_dir: str, pseudo_dir: str, max_iters: int) -> Optional[dict
         return None
     logs = sorted(glob.glob(osp.join(run_dir, '*', '*.log')))
     texts = [open(p, errors='replace').read() for p in logs]
+    # a resume of a finished round (a rerun to record it) trains nothing: not a segment
+    texts = [t for t in texts if re.search(r'Iter\((train|val)\)|Saving checkpoint', t)]
     with open(osp.join(pseudo_dir, 'summary.json')) as f:
         summary = json.load(f)
     return dict(**sp.run_metrics(curve, max_iters, '\n'.join(texts)),
                 train_seconds=round(sum(log_seconds(t) for t in texts), 1),
-                segments=len(logs),
+                segments=len(texts),
                 pseudo_labels=dict(seconds=summary.get('seconds'),
                                    kl_written_to_labeled=summary['kl_written_to_labeled'],
                                    written_share=sum(c['written'] for c in summary['classes'])
