@@ -80,3 +80,28 @@ def test_zoo_results_are_the_records_means(tmp_path, monkeypatch):
     section = writer.results_section('u2pl', records)
     assert '49.17 ± 4.31 (seeds 0/1/2: 50.00 / 53.00 / 44.50)' in section
     assert '99.0' not in section
+
+
+def test_dars_round_records_are_results_of_the_dars_config(tmp_path, monkeypatch):
+    """DARS's protocol records each round (``dars-round1``, ``dars-round2``) of
+    one config (``configs/camvid/dars.py``): one zoo model with a result per
+    round, its rows linking the config that exists."""
+    writer = load_writer()
+    for name, miou in (('dars-round1', 51.0), ('dars-round2', 49.0)):
+        d = tmp_path / f'benchmarks/camvid/pretrained/{name}/1-8/seed0'
+        d.mkdir(parents=True)
+        (d / 'result.json').write_text(json.dumps(dict(seed=0, final=dict(mIoU=miou))))
+    monkeypatch.setattr(writer, 'ROOT', str(tmp_path))
+    records = writer.camvid_records('dars')
+    assert sorted(records) == ['dars-round1', 'dars-round2']
+    assert writer.camvid_records('suponly') == {}
+    (model, ) = writer.camvid_models(writer.METHODS['dars'], records)
+    assert (model['Name'], model['Config']) == ('camvid_dars', 'configs/camvid/dars.py')
+    assert osp.isfile(osp.join(ROOT, model['Config']))
+    assert [(r['Stage'], r['Metrics']['mIoU']) for r in model['Results']] == [
+        ('round 1', 51.0), ('round 2', 49.0)]
+    section = writer.results_section('dars', records)
+    assert '| [camvid/dars](../camvid/dars.py), round 1 | pretrained | 1-8 | 51.00' in section
+    assert '| [camvid/dars](../camvid/dars.py), round 2 | pretrained | 1-8 | 49.00' in section
+    assert 'tools/benchmark/dars_protocol.py' in section
+    assert 'camvid/dars-round' not in section.replace('pretrained/dars-round', '')

@@ -17,6 +17,7 @@ import json
 import os.path as osp
 import re
 import statistics
+from typing import Optional
 
 import yaml
 
@@ -76,7 +77,11 @@ METHODS = {
               'A Baseline Investigation',
         code='tools/dars_pseudo_label.py, tools/dars_rounds.py',
         what='Offline self-training rounds with distribution-aligned random sampling of the '
-             'pseudo-labels (alpha 0.2, then 0.5 with a wider scale range).'),
+             'pseudo-labels (alpha 0.2, then 0.5 with a wider scale range).',
+        # one command runs round 0 (SupOnly) and the rounds of each seed
+        camvid_command='python tools/benchmark/dars_protocol.py --protocol PROTOCOL --splits '
+                       'SPLIT\n--seeds 0 1 2 --round0-work-dir work_dirs/dars_round0',
+        camvid_note=' (round 0 is SupOnly, trained again;\nits mIoU is in each round\'s record)'),
 }
 BACKBONES = {'r101': 'ResNet-101 V1c', 'r18-tiny': 'ResNet-18 V1c (narrow)',
              'efficientnet-lite0': 'EfficientNet-Lite0'}
@@ -85,6 +90,9 @@ CAMVID_METHOD = {'suponly': 'suponly', 'u2pl': 'u2pl', 'u2pl-lb': 'u2pl',
                  'u2pl_authors-code': 'u2pl', 'mean-teacher': 'mean_teacher',
                  'cutmix-seg': 'cutmix_seg', 'cps': 'cps', 'ael': 'ael', 'u2pl-ael': 'u2pl_ael',
                  'esl': 'esl', 'dars': 'dars'}
+# records named otherwise than their config: DARS runs one config in rounds and
+# `tools/benchmark/dars_protocol.py` records each round (record -> config, label)
+CAMVID_RECORD_CONFIG = {'dars-round1': ('dars', 'round 1'), 'dars-round2': ('dars', 'round 2')}
 # protocols whose records the zoo reports (the hypothesis runs are experiments,
 # reported in the main README only)
 CAMVID_PROTOCOLS = {
@@ -105,8 +113,19 @@ def describe(path):
     return name, backbone, dataset, split, first
 
 
+def camvid_config(name: str) -> str:
+    """The CamVid config (``configs/camvid/{config}.py``) of a record folder."""
+    return CAMVID_RECORD_CONFIG.get(name, (name, None))[0]
+
+
+def camvid_stage(name: str) -> Optional[str]:
+    """What a record folder measured of its config (a DARS round), if not the run."""
+    return CAMVID_RECORD_CONFIG.get(name, (name, None))[1]
+
+
 def camvid_method(name: str) -> str:
-    return 'u2pl' if name.startswith('u2pl_tab6') else CAMVID_METHOD.get(name, name)
+    config = camvid_config(name)
+    return 'u2pl' if config.startswith('u2pl_tab6') else CAMVID_METHOD.get(config, config)
 
 
 @functools.lru_cache(maxsize=None)
@@ -158,13 +177,18 @@ the main README ("CamVid benchmark").
                             for r in runs
                             if osp.isfile(osp.join(ROOT, r['path'], f'seed{r["seed"]}',
                                                    'log.json')))
-            rows.append(f'| [camvid/{name}](../camvid/{name}.py) | {protocol} | {split} | '
+            config = camvid_config(name)
+            stage = f', {camvid_stage(name)}' if camvid_stage(name) else ''
+            rows.append(f'| [camvid/{config}](../camvid/{config}.py){stage} | '
+                        f'{protocol} | {split} | '
                         f'{cell} | [records](../../{runs[0]["path"]}) | {logs or "-"} |')
     protocols = '\n'.join(f'- `{p}`: {what}' for p, what in CAMVID_PROTOCOLS.items())
+    command = METHODS[folder].get(
+        'camvid_command', 'python tools/benchmark/semi_protocol.py --protocol PROTOCOL --configs '
+                          'CONFIG --splits SPLIT\n--seeds 0 1 2')
     return text + f"""
 CamVid (367 train / 101 val frames, 11 classes), measured on this project's 2-core CPU machine
-with `python tools/benchmark/semi_protocol.py --protocol PROTOCOL --configs CONFIG --splits SPLIT
---seeds 0 1 2`; val mIoU at the last iteration, every seed shown. The comparison with the other
+with `{command}`{METHODS[folder].get('camvid_note', '')}; val mIoU at the last iteration, every seed shown. The comparison with the other
 methods, per-class IoU and curves are in the main README ("CamVid benchmark"). Records: each
 seed's `result.json` (curve, per-class IoU, command); logs: MMEngine's scalar log of the run
 (`log.json`: losses, learning rate and val metrics per logged iteration; not kept for the `cpu`
@@ -178,17 +202,22 @@ runs).
 
 def camvid_models(info, records):
     """Metafile entries of the CamVid configs of a method, with their results."""
-    models = []
+    results_of = {}  # config -> results (a DARS config has one per round)
     for name, groups in records.items():
-        results = []
+        results = results_of.setdefault(camvid_config(name), [])
         for protocol, split, runs in groups:
             values = [r['final']['mIoU'] for r in runs]
             metrics = {'mIoU': round(statistics.mean(values), 2)}
             if len(values) > 1:
                 metrics['mIoU std'] = round(statistics.stdev(values), 2)
-            results.append({'Task': 'Semantic Segmentation', 'Dataset': 'CamVid',
-                            'Split': split, 'Protocol': protocol,
-                            'Seeds': [r['seed'] for r in runs], 'Metrics': metrics})
+            result = {'Task': 'Semantic Segmentation', 'Dataset': 'CamVid',
+                      'Split': split, 'Protocol': protocol,
+                      'Seeds': [r['seed'] for r in runs], 'Metrics': metrics}
+            if camvid_stage(name):
+                result['Stage'] = camvid_stage(name)
+            results.append(result)
+    models = []
+    for name, results in results_of.items():
         models.append({'Name': f'camvid_{name}', 'In Collection': info['name'],
                        'Config': f'configs/camvid/{name}.py',
                        'Metadata': {'Training Data': 'CamVid',
