@@ -196,7 +196,9 @@ def main(argv=None):
     if args.crop:
         def edit(cfg, crop=tuple(args.crop)):
             set_random_crops(cfg.train_dataloader.dataset, crop)
-    reset_peak_rss()  # the imports' peak must not hide the step's
+    if not reset_peak_rss():  # the imports' peak must not hide the step's
+        print('[step_profile] cannot restart the peak resident set (/proc/self/clear_refs): '
+              'the host peak below may be an earlier one (e.g. of the imports)', file=sys.stderr)
     rss0 = rss_bytes()  # after the imports, before the model
     cfg, model, optim_wrapper, ema = build(args.config, args.device, args.amp, edit)
     publish_semi_schedule(SemiSchedule(iteration=1000, iters_per_epoch=100.0,
